@@ -1,0 +1,62 @@
+/**
+ * cgroup v2 cpusets (kernel/cgroup/cpuset.c, Linux 6.1): configured and effective CPUs and
+ * memory nodes, and the mems_allowed a task in a cpuset gets.
+ */
+import { Nodemask } from "./nodemask.js";
+
+export class Cpuset {
+  readonly path: string;
+  readonly parent: Cpuset | null;
+  readonly children: Cpuset[] = [];
+  /** cpuset.cpus as written (null: never written, so empty) */
+  cpus: readonly number[] = [];
+  /** cpuset.mems as written (empty: inherit) */
+  mems: Nodemask = Nodemask.NONE;
+  effectiveCpus: readonly number[] = [];
+  effectiveMems: Nodemask = Nodemask.NONE;
+  /** cgroup v1 style flags (mem_exclusive, mem_hardwall) */
+  memExclusive = false;
+  memHardwall = false;
+
+  constructor(path: string, parent: Cpuset | null) {
+    this.path = path;
+    this.parent = parent;
+    parent?.children.push(this);
+  }
+
+  get isRoot(): boolean {
+    return this.parent === null;
+  }
+}
+
+/**
+ * update_cpumasks_hier()/update_nodemasks_hier() on the default hierarchy: effective =
+ * configured ∩ parent's effective, or the parent's effective when that is empty.
+ */
+export function updateEffective(cs: Cpuset): void {
+  if (cs.parent) {
+    const p = cs.parent;
+    const cpus = cs.cpus.filter((c) => p.effectiveCpus.includes(c));
+    cs.effectiveCpus = cpus.length ? cpus : p.effectiveCpus;
+    const mems = cs.mems.and(p.effectiveMems);
+    cs.effectiveMems = mems.isEmpty() ? p.effectiveMems : mems;
+  }
+  for (const c of cs.children) updateEffective(c);
+}
+
+/**
+ * guarantee_online_mems(): the effective mems that have memory, from the nearest ancestor
+ * where that is not empty. This is what a task's mems_allowed becomes.
+ */
+export function guaranteeOnlineMems(cs: Cpuset, nMemory: Nodemask): Nodemask {
+  let c: Cpuset | null = cs;
+  while (c && !c.effectiveMems.intersects(nMemory)) c = c.parent;
+  return (c ?? cs).effectiveMems.and(nMemory);
+}
+
+/** nearest_hardwall_ancestor(): the closest mem_exclusive or mem_hardwall cpuset, or the root */
+export function nearestHardwallAncestor(cs: Cpuset): Cpuset {
+  let c = cs;
+  while (!(c.memExclusive || c.memHardwall) && c.parent) c = c.parent;
+  return c;
+}

@@ -1,0 +1,28 @@
+/**
+ * A design is a set of hooks over the one kernel model. `mainline` is the empty set; the
+ * CDM proposals and their alternatives change node states, zonelists, the allocator's
+ * zone check, policy creation or cpusets through these hooks, never by copying the model.
+ */
+import type { AllocContext } from "./page-alloc.js";
+import type { Zone } from "./zone.js";
+
+export interface DesignHooks {
+  /** Drop or reorder nodes of `local`'s fallback order (build_zonelists). */
+  zonelistOrder?(local: number, order: number[], ctx: DesignContext): number[];
+  /** An extra check on each zone get_page_from_freelist() visits; a reason skips the zone. */
+  zoneFilter?(zone: Zone, ac: AllocContext, allocFlags: number, ctx: DesignContext): string | undefined;
+}
+
+/** What hooks may read about the machine. */
+export interface DesignContext {
+  /** nodes marked `cdm: true` in the scenario */
+  readonly cdmNodes: ReadonlySet<number>;
+}
+
+export interface Design {
+  readonly id: string;
+  readonly title: string;
+  /** the patch, message or release the design follows */
+  readonly source: string;
+  readonly hooks: DesignHooks;
+}

@@ -1,0 +1,269 @@
+/**
+ * Page tables as extents. An extent is a run of consecutive page indices (virtual page
+ * numbers in a page table, page offsets in a shared memory object) whose nodes follow a
+ * repeating pattern: one node for a run on one node, or the cycle of an interleave. No
+ * object exists per page; the cost of an operation grows with the number of extents it
+ * touches, not with the number of pages.
+ */
+
+/** Node value of a pte that maps the shared zero page. */
+export const ZERO_PAGE = -1;
+
+/** Per-page state shared by all pages of an extent. */
+export const PTE_WRITE = 1 << 0; // mapped writable (a write needs no fault)
+export const PG_DIRTY = 1 << 1; // pte or page dirty
+export const PG_ANON = 1 << 2; // anonymous page (PageAnon)
+
+export interface Extent {
+  readonly start: number;
+  readonly count: number;
+  /** node of page start+i is pattern[i % pattern.length]; pattern.length <= count */
+  readonly pattern: readonly number[];
+  readonly flags: number;
+}
+
+/** The node of page `index` (which must lie in the extent). */
+export function nodeAt(e: Extent, index: number): number {
+  return e.pattern[(index - e.start) % e.pattern.length]!;
+}
+
+/** The smallest pattern that describes the same pages. */
+export function normalizePattern(pattern: readonly number[], count: number): number[] {
+  const len = Math.min(pattern.length, count);
+  const p = pattern.slice(0, len);
+  for (let period = 1; period < len; period++) {
+    if (len !== count && len % period !== 0) continue;
+    let ok = true;
+    for (let i = period; i < len; i++) {
+      if (p[i] !== p[i - period]) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return p.slice(0, period);
+  }
+  return p;
+}
+
+export function makeExtent(start: number, count: number, pattern: readonly number[], flags: number): Extent {
+  return { start, count, pattern: normalizePattern(pattern, count), flags };
+}
+
+/** The part of `e` inside [from, to), or undefined. */
+export function clip(e: Extent, from: number, to: number): Extent | undefined {
+  const s = Math.max(e.start, from);
+  const t = Math.min(e.start + e.count, to);
+  if (t <= s) return undefined;
+  if (s === e.start && t === e.start + e.count) return e;
+  const L = e.pattern.length;
+  const off = (s - e.start) % L;
+  const rotated = off === 0 ? e.pattern : [...e.pattern.slice(off), ...e.pattern.slice(0, off)];
+  return makeExtent(s, t - s, rotated, e.flags);
+}
+
+/** Pages per node of an extent (zero-page entries under ZERO_PAGE). */
+export function extentNodeCounts(e: Extent, into: Map<number, number>): Map<number, number> {
+  const L = e.pattern.length;
+  const q = Math.floor(e.count / L);
+  const r = e.count % L;
+  for (let i = 0; i < L; i++) {
+    const n = e.pattern[i]!;
+    const c = q + (i < r ? 1 : 0);
+    if (c) into.set(n, (into.get(n) ?? 0) + c);
+  }
+  return into;
+}
+
+function canMerge(a: Extent, b: Extent): boolean {
+  if (a.flags !== b.flags || a.start + a.count !== b.start) return false;
+  const La = a.pattern.length;
+  if (La !== b.pattern.length) return false;
+  const off = a.count % La;
+  for (let i = 0; i < La; i++) if (b.pattern[i] !== a.pattern[(off + i) % La]) return false;
+  // b continues a's cycle; a's pattern must also be a full cycle for the merged extent
+  return a.count >= La;
+}
+
+function merge(a: Extent, b: Extent): Extent {
+  return makeExtent(a.start, a.count + b.count, a.pattern, a.flags);
+}
+
+const LEAF_MAX = 64;
+
+/**
+ * An ordered map of non-overlapping extents: a sorted list of small sorted leaves, so
+ * that lookups are logarithmic and an insertion moves at most one leaf's entries.
+ */
+export class ExtentMap {
+  private leaves: Extent[][] = [];
+  private pageCount = 0;
+  private extentCount = 0;
+
+  /** Resident entries (pages, zero-page entries included). */
+  get pages(): number {
+    return this.pageCount;
+  }
+
+  get size(): number {
+    return this.extentCount;
+  }
+
+  /** Index of the first leaf whose last extent ends after `index` (or leaves.length). */
+  private leafFor(index: number): number {
+    let lo = 0;
+    let hi = this.leaves.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const leaf = this.leaves[mid]!;
+      const last = leaf[leaf.length - 1]!;
+      if (last.start + last.count <= index) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Position of the first extent in a leaf that ends after `index`. */
+  private static posIn(leaf: Extent[], index: number): number {
+    let lo = 0;
+    let hi = leaf.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const e = leaf[mid]!;
+      if (e.start + e.count <= index) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The extent containing `index`, if any. */
+  lookup(index: number): Extent | undefined {
+    const li = this.leafFor(index);
+    const leaf = this.leaves[li];
+    if (!leaf) return undefined;
+    const e = leaf[ExtentMap.posIn(leaf, index)];
+    return e && e.start <= index ? e : undefined;
+  }
+
+  /** Extents overlapping [from, to), in order, clipped to the range. */
+  *range(from: number, to: number): Generator<Extent> {
+    if (to <= from) return;
+    let li = this.leafFor(from);
+    if (li >= this.leaves.length) return;
+    let pos = ExtentMap.posIn(this.leaves[li]!, from);
+    while (li < this.leaves.length) {
+      const leaf = this.leaves[li]!;
+      while (pos < leaf.length) {
+        const e = leaf[pos]!;
+        if (e.start >= to) return;
+        const c = clip(e, from, to);
+        if (c) yield c;
+        pos++;
+      }
+      li++;
+      pos = 0;
+    }
+  }
+
+  /** All extents in order. */
+  *all(): Generator<Extent> {
+    for (const leaf of this.leaves) yield* leaf;
+  }
+
+  /** Remove every page in [from, to); returns the removed parts. */
+  removeRange(from: number, to: number): Extent[] {
+    const removed: Extent[] = [];
+    if (to <= from) return removed;
+    let li = this.leafFor(from);
+    while (li < this.leaves.length) {
+      const leaf = this.leaves[li]!;
+      let pos = ExtentMap.posIn(leaf, from);
+      if (pos >= leaf.length || leaf[pos]!.start >= to) break;
+      const replacement: Extent[] = [];
+      const first = pos;
+      while (pos < leaf.length && leaf[pos]!.start < to) {
+        const e = leaf[pos]!;
+        const mid = clip(e, from, to)!;
+        removed.push(mid);
+        this.pageCount -= mid.count;
+        const before = clip(e, e.start, from);
+        const after = clip(e, to, e.start + e.count);
+        if (before) replacement.push(before);
+        if (after) replacement.push(after);
+        pos++;
+      }
+      this.extentCount += replacement.length - (pos - first);
+      leaf.splice(first, pos - first, ...replacement);
+      if (leaf.length === 0) {
+        this.leaves.splice(li, 1);
+        continue;
+      }
+      if (pos - first + replacement.length > 0 && leaf.length > LEAF_MAX) this.splitLeaf(li);
+      li++;
+    }
+    return removed;
+  }
+
+  /** Insert an extent over a range that holds no pages; merges with equal neighbours. */
+  insert(ext: Extent): void {
+    if (ext.count <= 0) return;
+    this.pageCount += ext.count;
+    if (this.leaves.length === 0) {
+      this.leaves.push([ext]);
+      this.extentCount++;
+      return;
+    }
+    let li = this.leafFor(ext.start);
+    if (li >= this.leaves.length) li = this.leaves.length - 1;
+    const leaf = this.leaves[li]!;
+    let pos = ExtentMap.posIn(leaf, ext.start);
+    let e = ext;
+    // merge with the previous extent (possibly at the end of the previous leaf)
+    let prevLeaf = li;
+    let prevPos = pos - 1;
+    if (prevPos < 0 && li > 0) {
+      prevLeaf = li - 1;
+      prevPos = this.leaves[prevLeaf]!.length - 1;
+    }
+    const prev = prevPos >= 0 ? this.leaves[prevLeaf]![prevPos] : undefined;
+    if (prev && canMerge(prev, e)) {
+      e = merge(prev, e);
+      this.leaves[prevLeaf]!.splice(prevPos, 1);
+      this.extentCount--;
+      if (prevLeaf === li) pos--;
+      else if (this.leaves[prevLeaf]!.length === 0) {
+        this.leaves.splice(prevLeaf, 1);
+        li--;
+      }
+    }
+    const cur = this.leaves[li]!;
+    const next = cur[pos];
+    if (next && canMerge(e, next)) {
+      e = merge(e, next);
+      cur.splice(pos, 1);
+      this.extentCount--;
+    } else if (!next && li + 1 < this.leaves.length) {
+      const nl = this.leaves[li + 1]!;
+      if (canMerge(e, nl[0]!)) {
+        e = merge(e, nl[0]!);
+        nl.shift();
+        this.extentCount--;
+        if (nl.length === 0) this.leaves.splice(li + 1, 1);
+      }
+    }
+    cur.splice(pos, 0, e);
+    this.extentCount++;
+    if (cur.length > LEAF_MAX) this.splitLeaf(li);
+  }
+
+  private splitLeaf(li: number): void {
+    const leaf = this.leaves[li]!;
+    const half = leaf.length >> 1;
+    this.leaves.splice(li + 1, 0, leaf.splice(half));
+  }
+
+  /** Pages per node in [from, to) (zero-page entries under ZERO_PAGE). */
+  nodeCounts(from: number, to: number, into = new Map<number, number>()): Map<number, number> {
+    for (const e of this.range(from, to)) extentNodeCounts(e, into);
+    return into;
+  }
+}

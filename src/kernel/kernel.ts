@@ -1,0 +1,369 @@
+/**
+ * The state of the modelled machine: nodes and their states, zones, zonelists, cpusets,
+ * tasks, counters and the events the run produced. Operations live in their own modules
+ * (syscalls, fault, oom); this file owns construction and shared lookups.
+ */
+import { MAX_NUMNODES, NUMA_NO_NODE, ZONE_MOVABLE, ZONE_NORMAL } from "./constants.js";
+import { Cpuset, guaranteeOnlineMems, nearestHardwallAncestor, updateEffective } from "./cpuset.js";
+import type { Design, DesignContext } from "./design.js";
+import type { PassTrace } from "./page-alloc.js";
+import { type AllocEnv, type AllocTask, firstZonesZonelist } from "./page-alloc.js";
+import type { MemPolicy, PolicyTask } from "./mempolicy.js";
+import { Mm, ShmemObject } from "./mm.js";
+import { Nodemask } from "./nodemask.js";
+import type { MachineSpec } from "./topology.js";
+import { Topology } from "./topology.js";
+import { KernelVersion } from "./version.js";
+import { type Zone, layoutZones } from "./zone.js";
+import { buildAllZonelists, fallbackOrderLine, type Zonelists } from "./zonelist.js";
+
+export interface NumaStat {
+  numa_hit: number;
+  numa_miss: number;
+  numa_foreign: number;
+  interleave_hit: number;
+  local_node: number;
+  other_node: number;
+}
+
+export const NUMASTAT_FIELDS = [
+  "numa_hit",
+  "numa_miss",
+  "numa_foreign",
+  "interleave_hit",
+  "local_node",
+  "other_node",
+] as const;
+
+export interface KernelOptions {
+  version?: string;
+  minFreeKbytes?: number;
+  /** weighted-interleave weights (node → 1..255) */
+  weights?: ReadonlyMap<number, number>;
+  design: Design;
+  /** collect allocation decisions as events (for --explain) */
+  explain?: boolean;
+}
+
+/** An allocation decision, as `--explain` shows it. */
+export interface AllocEvent {
+  kind: "alloc";
+  step: number;
+  task: string;
+  /** what the pages are for: "app:buf", "kalloc", ... */
+  target: string;
+  /** first page (vpn or object index) and how many pages took this decision */
+  first: number;
+  pages: number;
+  gfp: string;
+  policy: string;
+  /** where the policy came from: vma, shared, task, default */
+  policySource: string;
+  preferredNid: number;
+  nodemask: string | null;
+  cpuset: string | null;
+  passes: PassTrace[];
+  /** the zone taken, or null */
+  zone: string | null;
+  node: number | null;
+  design?: string;
+}
+
+export interface OomEvent {
+  kind: "oom";
+  step: number;
+  /** the task whose allocation invoked the OOM killer */
+  task: string;
+  victim: string | null;
+  constraint: "NONE" | "CPUSET" | "MEMORY_POLICY";
+  nodemask: string | null;
+  /** resident pages of the victim when it was killed */
+  victimRss: number;
+}
+
+export interface FailEvent {
+  kind: "alloc_failure";
+  step: number;
+  task: string;
+  reason: string;
+}
+
+export type KernelEvent = AllocEvent | OomEvent | FailEvent;
+
+export class Task implements PolicyTask {
+  readonly name: string;
+  readonly pid: number;
+  cpu: number;
+  cpuset: Cpuset;
+  readonly privileged: boolean;
+  mempolicy: MemPolicy | null = null;
+  ilPrev = MAX_NUMNODES - 1;
+  ilWeight = 0;
+  memsAllowed: Nodemask = Nodemask.NONE;
+  readonly mm = new Mm();
+  state: "running" | "killed" | "exited" = "running";
+  private readonly kernel: Kernel;
+
+  constructor(kernel: Kernel, name: string, pid: number, cpu: number, cpuset: Cpuset, privileged: boolean) {
+    this.kernel = kernel;
+    this.name = name;
+    this.pid = pid;
+    this.cpu = cpu;
+    this.cpuset = cpuset;
+    this.privileged = privileged;
+  }
+
+  /** numa_node_id() */
+  get numaNodeId(): number {
+    return this.kernel.topo.cpuToNode(this.cpu) ?? 0;
+  }
+
+  get alive(): boolean {
+    return this.state === "running";
+  }
+}
+
+export class Kernel {
+  readonly topo: Topology;
+  readonly version: KernelVersion;
+  readonly design: Design;
+  readonly designCtx: DesignContext;
+  readonly explain: boolean;
+  /** zones[node][type] */
+  readonly zones: Map<number, Zone[]>;
+  /** every zone by id (the value stored in page tables) */
+  readonly zoneById: Zone[] = [];
+  minFreeKbytes: number;
+  readonly reservedPages: Map<number, number>;
+  /** node_states[] */
+  online!: Nodemask;
+  nMemory!: Nodemask;
+  /** N_NORMAL_MEMORY (== N_HIGH_MEMORY on x86_64) */
+  nNormalMemory!: Nodemask;
+  nCpu!: Nodemask;
+  zonelists!: Map<number, Zonelists>;
+  policyZone!: 0 | 1 | 2 | 3;
+  readonly root: Cpuset;
+  readonly cgroups = new Map<string, Cpuset>();
+  /** cpusets_insane_config_key */
+  cpusetsInsaneConfig = false;
+  readonly tasks = new Map<string, Task>();
+  readonly numastat = new Map<number, NumaStat>();
+  /** iw_table (weighted interleave weights) */
+  readonly weights: Map<number, number>;
+  readonly events: KernelEvent[] = [];
+  /** the step being executed, for events */
+  step = -1;
+  private nextPid = 100;
+  private nextIno = 1;
+  private allocEnvCache: AllocEnv | undefined;
+
+  constructor(machine: MachineSpec, opts: KernelOptions) {
+    this.topo = new Topology(machine);
+    this.version = new KernelVersion(opts.version ?? "6.1");
+    this.design = opts.design;
+    this.explain = opts.explain ?? false;
+    this.designCtx = { cdmNodes: new Set(machine.nodes.filter((n) => n.cdm).map((n) => n.id)) };
+    const layout = layoutZones(this.topo, { minFreeKbytes: opts.minFreeKbytes });
+    this.zones = layout.zones;
+    this.minFreeKbytes = layout.minFreeKbytes;
+    this.reservedPages = layout.reservedPages;
+    for (const id of this.topo.nodeIds) {
+      for (const z of this.zones.get(id)!) {
+        z.id = this.zoneById.length;
+        this.zoneById.push(z);
+      }
+      this.numastat.set(id, {
+        numa_hit: 0,
+        numa_miss: 0,
+        numa_foreign: 0,
+        interleave_hit: 0,
+        local_node: 0,
+        other_node: 0,
+      });
+    }
+    this.weights = new Map(opts.weights ?? []);
+    this.computeNodeStates();
+    this.buildZonelists();
+    this.root = new Cpuset("/", null);
+    this.root.cpus = this.topo.allCpus();
+    this.root.mems = this.nMemory;
+    this.root.effectiveCpus = this.root.cpus;
+    this.root.effectiveMems = this.nMemory;
+    this.cgroups.set("/", this.root);
+  }
+
+  /** Node states from the zones (node_states_set_node, check_for_memory). */
+  private computeNodeStates(): void {
+    const memory: number[] = [];
+    const normal: number[] = [];
+    const cpu: number[] = [];
+    const online: number[] = [];
+    for (const id of this.topo.nodeIds) {
+      const zs = this.zones.get(id)!;
+      const hasMem = zs.some((z) => z.populated);
+      const hasNormal = zs.some((z) => z.populated && z.type <= ZONE_NORMAL);
+      const hasCpu = this.topo.hasCpus(id);
+      if (hasMem) memory.push(id);
+      if (hasNormal) normal.push(id);
+      if (hasCpu) cpu.push(id);
+      // x86 onlines memoryless nodes that have CPUs (init_memory_less_node)
+      if (hasMem || hasCpu) online.push(id);
+    }
+    this.nMemory = Nodemask.from(memory);
+    this.nNormalMemory = Nodemask.from(normal);
+    this.nCpu = Nodemask.from(cpu);
+    this.online = Nodemask.from(online);
+  }
+
+  /** build_all_zonelists() */
+  buildZonelists(): void {
+    const hook = this.design.hooks.zonelistOrder;
+    const built = buildAllZonelists(
+      {
+        possible: this.topo.nodeIds,
+        memory: this.nMemory,
+        distance: (a, b) => this.topo.distance(a, b),
+        hasCpus: (n) => this.topo.hasCpus(n),
+        zonesOf: (n) => this.zones.get(n) ?? [],
+      },
+      hook ? (local, order) => hook(local, order, this.designCtx) : undefined,
+    );
+    this.zonelists = built.lists;
+    this.policyZone = built.policyZone;
+    this.allocEnvCache = undefined;
+  }
+
+  /** The kernel's last "Fallback order for Node N:" lines. */
+  fallbackOrderLines(): string[] {
+    return this.topo.nodeIds.map((id) => fallbackOrderLine(id, this.zonelists.get(id)!.order));
+  }
+
+  zone(node: number, type: number): Zone {
+    return this.zones.get(node)![type]!;
+  }
+
+  /** cpusets_enabled(): any cpuset besides the root */
+  get cpusetsEnabled(): boolean {
+    return this.cgroups.size > 1;
+  }
+
+  /** The allocator's view of the machine. */
+  allocEnv(): AllocEnv {
+    if (!this.allocEnvCache) {
+      const filter = this.design.hooks.zoneFilter;
+      this.allocEnvCache = {
+        zonelists: this.zonelists,
+        cpusetsEnabled: this.cpusetsEnabled,
+        cpusetsInsaneConfig: this.cpusetsInsaneConfig,
+        reclaimable: () => 0,
+        zoneFilter: filter ? (z, ac, f) => filter(z, ac, f, this.designCtx) : undefined,
+      };
+    }
+    return this.allocEnvCache;
+  }
+
+  invalidateAllocEnv(): void {
+    this.allocEnvCache = undefined;
+  }
+
+  /** The allocator's view of a task. */
+  allocTask(t: Task, oomVictim = false): AllocTask {
+    const hw = nearestHardwallAncestor(t.cpuset);
+    return {
+      memsAllowed: t.memsAllowed,
+      hardwallMems: hw.isRoot ? this.nMemory : hw.mems,
+      oomVictim,
+      numaNodeId: t.numaNodeId,
+    };
+  }
+
+  /** numa_mem_id(): the nearest node with memory for a CPU's node (local_memory_node) */
+  numaMemId(node: number): number {
+    const zl = this.zonelists.get(node);
+    const z = zl ? firstZonesZonelist(zl.fallback, ZONE_NORMAL, null) : undefined;
+    return z ? z.node : node;
+  }
+
+  // --- cgroups ---------------------------------------------------------------------------
+
+  /** Create a cgroup with the cpuset controller (load time: the scenario's `cgroups`). */
+  createCgroup(path: string): Cpuset {
+    const existing = this.cgroups.get(path);
+    if (existing) return existing;
+    const parentPath = path.slice(0, path.lastIndexOf("/")) || "/";
+    const parent = this.cgroups.get(parentPath) ?? this.createCgroup(parentPath);
+    const cs = new Cpuset(path, parent);
+    this.cgroups.set(path, cs);
+    updateEffective(cs);
+    this.invalidateAllocEnv();
+    return cs;
+  }
+
+  /** Refresh effective masks below `cs` and the mems_allowed of tasks. */
+  refreshCpusets(cs: Cpuset = this.root): void {
+    updateEffective(cs);
+    for (const t of this.tasks.values()) t.memsAllowed = guaranteeOnlineMems(t.cpuset, this.nMemory);
+    for (const c of this.cgroups.values()) {
+      if (!c.isRoot && !c.mems.isEmpty() && this.movableOnly(c.mems)) this.cpusetsInsaneConfig = true;
+    }
+    this.invalidateAllocEnv();
+  }
+
+  /** movable_only_nodes(): no zone up to ZONE_NORMAL on the given nodes */
+  movableOnly(nodes: Nodemask): boolean {
+    if (nodes.isEmpty()) return false;
+    const zl = this.zonelists.get(nodes.first());
+    return !zl || !firstZonesZonelist(zl.fallback, ZONE_NORMAL, nodes);
+  }
+
+  // --- tasks -----------------------------------------------------------------------------
+
+  createTask(name: string, cgroup: Cpuset, cpu: number, privileged: boolean): Task {
+    const t = new Task(this, name, this.nextPid++, cpu, cgroup, privileged);
+    t.memsAllowed = guaranteeOnlineMems(cgroup, this.nMemory);
+    this.tasks.set(name, t);
+    return t;
+  }
+
+  newShmemObject(pages: number): ShmemObject {
+    return new ShmemObject(this.nextIno++, pages);
+  }
+
+  /** Count an allocation of `n` calls in zone z (zone_statistics) and interleave hits. */
+  countAllocation(z: Zone, preferred: Zone, numaNodeId: number, n: number, interleaveTarget: number): void {
+    const s = this.numastat.get(z.node)!;
+    if (z.node === preferred.node) s.numa_hit += n;
+    else {
+      s.numa_miss += n;
+      this.numastat.get(preferred.node)!.numa_foreign += n;
+    }
+    if (z.node === numaNodeId) s.local_node += n;
+    else s.other_node += n;
+    if (interleaveTarget !== NUMA_NO_NODE && z.node === interleaveTarget) s.interleave_hit += n;
+  }
+
+  /** Give pages back to their zones. `zonePages` maps zone id → pages. */
+  freePages(zonePages: Map<number, number>): void {
+    for (const [zid, n] of zonePages) {
+      if (zid < 0) continue;
+      this.zoneById[zid]!.free += n;
+    }
+  }
+
+  /** MemTotal / MemFree of a node in pages (node_read_meminfo). */
+  nodeMeminfo(node: number): { total: number; free: number } {
+    let total = 0;
+    let free = 0;
+    for (const z of this.zones.get(node) ?? []) {
+      total += Math.max(0, z.managed);
+      free += Math.max(0, z.free);
+    }
+    return { total, free };
+  }
+
+  hasMovableOnly(node: number): boolean {
+    const zs = this.zones.get(node) ?? [];
+    return zs[ZONE_MOVABLE]!.populated && !zs.some((z) => z.type < ZONE_MOVABLE && z.populated);
+  }
+}

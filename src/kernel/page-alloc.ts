@@ -1,0 +1,465 @@
+/**
+ * The zoned page allocator (mm/page_alloc.c, Linux 6.1): __alloc_pages() with its fast
+ * path (prepare_alloc_pages, get_page_from_freelist at the low watermark) and slow path
+ * (__alloc_pages_slowpath: the min watermark, cpuset rules, reclaim, then the OOM killer).
+ *
+ * The allocator is a pure decision over explicit state: decide() says which zone the next
+ * allocation of a request takes, how many consecutive identical allocations would take
+ * the same zone (the margin above the watermark that passed), and why, as data. commit()
+ * then applies the decision. A run of N identical faults therefore costs one decision per
+ * watermark crossing, not one per page.
+ */
+import { MAX_ORDER, PAGE_ALLOC_COSTLY_ORDER, ZONE_NORMAL, type ZoneType } from "./constants.js";
+import {
+  __GFP_DIRECT_RECLAIM,
+  __GFP_HARDWALL,
+  __GFP_HIGH,
+  __GFP_KSWAPD_RECLAIM,
+  __GFP_NOMEMALLOC,
+  __GFP_NORETRY,
+  __GFP_RETRY_MAYFAIL,
+  __GFP_THISNODE,
+  gfpZone,
+} from "./gfp.js";
+import type { Nodemask } from "./nodemask.js";
+import type { Zone } from "./zone.js";
+import type { Zonelists } from "./zonelist.js";
+
+// alloc_flags (mm/internal.h)
+export const ALLOC_WMARK_MIN = 0x00;
+export const ALLOC_WMARK_LOW = 0x01;
+export const ALLOC_WMARK_HIGH = 0x02;
+export const ALLOC_NO_WATERMARKS = 0x04;
+export const ALLOC_WMARK_MASK = ALLOC_NO_WATERMARKS - 1;
+export const ALLOC_OOM = 0x08;
+export const ALLOC_NON_BLOCK = 0x10;
+export const ALLOC_MIN_RESERVE = 0x20;
+export const ALLOC_CPUSET = 0x40;
+export const ALLOC_CMA = 0x80;
+export const ALLOC_KSWAPD = 0x800;
+const ALLOC_RESERVES = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_OOM;
+
+/** What the allocator needs to know about the allocating task. */
+export interface AllocTask {
+  /** current->mems_allowed */
+  readonly memsAllowed: Nodemask;
+  /** mems_allowed of the nearest mem_exclusive/mem_hardwall ancestor cpuset */
+  readonly hardwallMems: Nodemask;
+  /** tsk_is_oom_victim(current) */
+  readonly oomVictim: boolean;
+  /** numa_node_id() */
+  readonly numaNodeId: number;
+}
+
+/** The machine-wide state the allocator reads. */
+export interface AllocEnv {
+  zonelists: ReadonlyMap<number, Zonelists>;
+  /** cpusets_enabled(): some cpuset besides the root exists */
+  cpusetsEnabled: boolean;
+  /** cpusets_insane_config(): some cpuset's mems were ever movable-only */
+  cpusetsInsaneConfig: boolean;
+  /** Pages reclaim could free from a zone for this request (none for anonymous memory without swap). */
+  reclaimable(zone: Zone): number;
+  /** A design's extra zone check (for instance CDM isolation); returns a reason to skip, or undefined. */
+  zoneFilter?: (zone: Zone, ac: AllocContext, allocFlags: number) => string | undefined;
+}
+
+export interface AllocRequest {
+  gfp: number;
+  order: number;
+  /** preferred_nid */
+  nid: number;
+  /** the policy's nodemask (policy_nodemask), or null */
+  nodemask: Nodemask | null;
+}
+
+/** struct alloc_context */
+export interface AllocContext {
+  readonly zonelist: readonly Zone[];
+  readonly highestZoneidx: ZoneType;
+  nodemask: Nodemask | null;
+  preferredZone: Zone | undefined;
+  /** The nodemask the caller passed (restored in the slow path). */
+  readonly callerNodemask: Nodemask | null;
+}
+
+export type ZoneVerdict =
+  | "taken"
+  | "above highest zone"
+  | "not in nodemask"
+  | "cpuset"
+  | "watermark"
+  | "design";
+
+export interface ZoneStep {
+  zone: string;
+  node: number;
+  verdict: ZoneVerdict;
+  /** free pages, the watermark it was checked against and the lowmem reserve */
+  free?: number;
+  mark?: number;
+  reserve?: number;
+  detail?: string;
+}
+
+export interface PassTrace {
+  /** "fast path", "slow path", "slow path (nodemask dropped)", "oom last chance" */
+  pass: string;
+  watermark: "low" | "min" | "high" | "none";
+  nodemask: string | null;
+  cpuset: "ignored" | "nodemask" | "zone check";
+  preferredZone: string | null;
+  zones: ZoneStep[];
+}
+
+export interface OomRequest {
+  gfp: number;
+  order: number;
+  zonelist: readonly Zone[];
+  /** oc->nodemask */
+  nodemask: Nodemask | null;
+}
+
+export type AllocDecision =
+  | {
+      ok: true;
+      zone: Zone;
+      /** consecutive allocations of this request that would take the same zone */
+      count: number;
+      /** ac->preferred_zoneref->zone, the reference of numastat's hit/miss */
+      preferredZone: Zone;
+      trace: PassTrace[] | undefined;
+    }
+  | {
+      ok: false;
+      /** set when the OOM killer would be invoked; null when the allocation just fails */
+      oom: OomRequest | null;
+      reason: string;
+      trace: PassTrace[] | undefined;
+    };
+
+/** node_zonelist(nid, gfp) */
+function nodeZonelist(env: AllocEnv, nid: number, gfp: number): readonly Zone[] {
+  const zl = env.zonelists.get(nid);
+  if (!zl) return [];
+  return gfp & __GFP_THISNODE ? zl.nofallback : zl.fallback;
+}
+
+/** first_zones_zonelist(): the first zone not above highest_zoneidx whose node is in the mask */
+export function firstZonesZonelist(
+  zonelist: readonly Zone[],
+  highest: ZoneType,
+  nodemask: Nodemask | null,
+): Zone | undefined {
+  for (const z of zonelist) {
+    if (z.type > highest) continue;
+    if (nodemask && !nodemask.has(z.node)) continue;
+    return z;
+  }
+  return undefined;
+}
+
+/**
+ * __cpuset_node_allowed(): in mems_allowed; an OOM victim anywhere; a hardwall request
+ * nowhere else; otherwise the nearest hardwalled ancestor's mems.
+ */
+export function cpusetNodeAllowed(task: AllocTask, node: number, gfp: number): boolean {
+  if (task.memsAllowed.has(node)) return true;
+  if (task.oomVictim) return true;
+  if (gfp & __GFP_HARDWALL) return false;
+  return task.hardwallMems.has(node);
+}
+
+/** gfp_to_alloc_flags() (6.1 with the reserve-flag rework of its stable updates) */
+export function gfpToAllocFlags(gfp: number): number {
+  let flags = ALLOC_WMARK_MIN | ALLOC_CPUSET;
+  if (gfp & __GFP_HIGH) flags |= ALLOC_MIN_RESERVE;
+  if (gfp & __GFP_KSWAPD_RECLAIM) flags |= ALLOC_KSWAPD;
+  if (!(gfp & __GFP_DIRECT_RECLAIM)) {
+    // ALLOC_HIGHATOMIC (order > 0) only changes which free blocks count: not modelled
+    if (!(gfp & __GFP_NOMEMALLOC)) flags |= ALLOC_NON_BLOCK;
+    // "Ignore cpuset mems for non-blocking __GFP_HIGH (probably GFP_ATOMIC)"
+    if (flags & ALLOC_MIN_RESERVE) flags &= ~ALLOC_CPUSET;
+  }
+  return flags;
+}
+
+function wmarkName(allocFlags: number): PassTrace["watermark"] {
+  if (allocFlags & ALLOC_NO_WATERMARKS) return "none";
+  switch (allocFlags & ALLOC_WMARK_MASK) {
+    case ALLOC_WMARK_LOW:
+      return "low";
+    case ALLOC_WMARK_HIGH:
+      return "high";
+    default:
+      return "min";
+  }
+}
+
+function wmarkPages(z: Zone, allocFlags: number): number {
+  switch (allocFlags & ALLOC_WMARK_MASK) {
+    case ALLOC_WMARK_LOW:
+      return z.low;
+    case ALLOC_WMARK_HIGH:
+      return z.high;
+    default:
+      return z.min;
+  }
+}
+
+/**
+ * The threshold __zone_watermark_ok() compares free pages against: the mark lowered by the
+ * reserves the flags grant, plus lowmem_reserve[highest_zoneidx]. An order-`o` request
+ * passes while free - (2^o - 1) > threshold.
+ */
+function watermarkThreshold(z: Zone, mark: number, highest: ZoneType, allocFlags: number): number {
+  let min = mark;
+  if (allocFlags & ALLOC_RESERVES) {
+    if (allocFlags & ALLOC_MIN_RESERVE) {
+      min -= Math.floor(min / 2);
+      if (allocFlags & ALLOC_NON_BLOCK) min -= Math.floor(min / 4);
+    }
+    if (allocFlags & ALLOC_OOM) min -= Math.floor(min / 2);
+  }
+  return min + z.lowmemReserve[highest]!;
+}
+
+interface FreelistResult {
+  zone: Zone;
+  count: number;
+}
+
+/**
+ * get_page_from_freelist(): walk the zonelist from the preferred zone, skipping zones
+ * above highest_zoneidx, outside the nodemask, refused by the cpuset, or below the
+ * watermark. (Node reclaim is off by default, vm.zone_reclaim_mode=0.)
+ */
+function getPageFromFreelist(
+  env: AllocEnv,
+  task: AllocTask,
+  gfp: number,
+  order: number,
+  allocFlags: number,
+  ac: AllocContext,
+  trace: PassTrace | undefined,
+): FreelistResult | undefined {
+  const start = ac.preferredZone ? ac.zonelist.indexOf(ac.preferredZone) : ac.zonelist.length;
+  for (let i = 0; i < ac.zonelist.length; i++) {
+    const zone = ac.zonelist[i]!;
+    const step: ZoneStep | undefined = trace ? { zone: zone.label, node: zone.node, verdict: "taken" } : undefined;
+    if (i < start || zone.type > ac.highestZoneidx) {
+      if (step && i >= start) {
+        step.verdict = "above highest zone";
+        trace!.zones.push(step);
+      }
+      continue;
+    }
+    if (ac.nodemask && !ac.nodemask.has(zone.node)) {
+      if (step) {
+        step.verdict = "not in nodemask";
+        trace!.zones.push(step);
+      }
+      continue;
+    }
+    if (env.cpusetsEnabled && allocFlags & ALLOC_CPUSET && !cpusetNodeAllowed(task, zone.node, gfp)) {
+      if (step) {
+        step.verdict = "cpuset";
+        trace!.zones.push(step);
+      }
+      continue;
+    }
+    if (env.zoneFilter) {
+      const why = env.zoneFilter(zone, ac, allocFlags);
+      if (why) {
+        if (step) {
+          step.verdict = "design";
+          step.detail = why;
+          trace!.zones.push(step);
+        }
+        continue;
+      }
+    }
+    const size = 2 ** order;
+    if (!(allocFlags & ALLOC_NO_WATERMARKS)) {
+      const mark = wmarkPages(zone, allocFlags);
+      const threshold = watermarkThreshold(zone, mark, ac.highestZoneidx, allocFlags);
+      if (step) {
+        step.free = zone.free;
+        step.mark = threshold - zone.lowmemReserve[ac.highestZoneidx]!;
+        step.reserve = zone.lowmemReserve[ac.highestZoneidx]!;
+      }
+      const count = Math.floor((zone.free - threshold) / size);
+      if (count < 1) {
+        if (step) {
+          step.verdict = "watermark";
+          trace!.zones.push(step);
+        }
+        continue;
+      }
+      if (step) trace!.zones.push(step);
+      return { zone, count };
+    }
+    // ALLOC_NO_WATERMARKS: any free block will do
+    const count = Math.floor(zone.free / size);
+    if (step) step.free = zone.free;
+    if (count < 1) {
+      if (step) {
+        step.verdict = "watermark";
+        trace!.zones.push(step);
+      }
+      continue;
+    }
+    if (step) trace!.zones.push(step);
+    return { zone, count };
+  }
+  return undefined;
+}
+
+function newPass(
+  trace: PassTrace[] | undefined,
+  pass: string,
+  allocFlags: number,
+  ac: AllocContext,
+  cpuset: PassTrace["cpuset"],
+): PassTrace | undefined {
+  if (!trace) return undefined;
+  const p: PassTrace = {
+    pass,
+    watermark: wmarkName(allocFlags),
+    nodemask: ac.nodemask ? ac.nodemask.toString() : null,
+    cpuset,
+    preferredZone: ac.preferredZone ? ac.preferredZone.label : null,
+    zones: [],
+  };
+  trace.push(p);
+  return p;
+}
+
+/**
+ * __alloc_pages(): decide where the next allocation of `req` goes. Pure: nothing changes
+ * until commit().
+ */
+export function decide(
+  env: AllocEnv,
+  task: AllocTask,
+  req: AllocRequest,
+  wantTrace: boolean,
+  afterOomKill = false,
+): AllocDecision {
+  const trace: PassTrace[] | undefined = wantTrace ? [] : undefined;
+  const { gfp, order } = req;
+  if (order >= MAX_ORDER) return { ok: false, oom: null, reason: "order too large", trace };
+
+  // prepare_alloc_pages()
+  const highest = gfpZone(gfp);
+  const zonelist = nodeZonelist(env, req.nid, gfp);
+  let allocGfp = gfp;
+  let allocFlags = ALLOC_WMARK_LOW;
+  const ac: AllocContext = {
+    zonelist,
+    highestZoneidx: highest,
+    nodemask: req.nodemask,
+    preferredZone: undefined,
+    callerNodemask: req.nodemask,
+  };
+  let cpusetMode: PassTrace["cpuset"] = "ignored";
+  if (env.cpusetsEnabled) {
+    allocGfp |= __GFP_HARDWALL;
+    if (!ac.nodemask) {
+      ac.nodemask = task.memsAllowed;
+      cpusetMode = "nodemask";
+    } else {
+      allocFlags |= ALLOC_CPUSET;
+      cpusetMode = "zone check";
+    }
+  }
+  ac.preferredZone = firstZonesZonelist(zonelist, highest, ac.nodemask);
+
+  // First allocation attempt (skipped when resuming the slow path after an OOM kill)
+  let r = afterOomKill
+    ? undefined
+    : getPageFromFreelist(
+        env,
+        task,
+        allocGfp,
+        order,
+        allocFlags,
+        ac,
+        newPass(trace, "fast path", allocFlags, ac, cpusetMode),
+      );
+  if (r && ac.preferredZone) return { ok: true, zone: r.zone, count: r.count, preferredZone: ac.preferredZone, trace };
+
+  // __alloc_pages_slowpath(): restore the caller's nodemask
+  ac.nodemask = req.nodemask;
+  const canDirectReclaim = (gfp & __GFP_DIRECT_RECLAIM) !== 0;
+  const costly = order > PAGE_ALLOC_COSTLY_ORDER;
+  allocFlags = gfpToAllocFlags(gfp);
+  ac.preferredZone = firstZonesZonelist(zonelist, highest, ac.nodemask);
+  if (!ac.preferredZone) return { ok: false, oom: null, reason: "no eligible zone in the zonelist", trace };
+  // cpusets_insane_config(): a movable-only cpuset cannot serve non-movable hardwall requests
+  if (env.cpusetsInsaneConfig && gfp & __GFP_HARDWALL) {
+    if (!firstZonesZonelist(zonelist, highest, task.memsAllowed)) {
+      return { ok: false, oom: null, reason: "cpuset has no zone for this gfp (movable-only mems)", trace };
+    }
+  }
+  const slowCpuset: PassTrace["cpuset"] = env.cpusetsEnabled && allocFlags & ALLOC_CPUSET ? "zone check" : "ignored";
+  r = getPageFromFreelist(
+    env,
+    task,
+    gfp,
+    order,
+    allocFlags,
+    ac,
+    newPass(trace, "slow path", allocFlags, ac, slowCpuset),
+  );
+  if (r) return { ok: true, zone: r.zone, count: r.count, preferredZone: ac.preferredZone, trace };
+
+  // retry: reserves for OOM victims; policies ignored without ALLOC_CPUSET
+  const reserveFlags = task.oomVictim && !(gfp & __GFP_NOMEMALLOC) ? ALLOC_OOM : 0;
+  if (reserveFlags) allocFlags = reserveFlags | (allocFlags & ALLOC_KSWAPD);
+  if (!(allocFlags & ALLOC_CPUSET) || reserveFlags) {
+    ac.nodemask = null;
+    ac.preferredZone = firstZonesZonelist(zonelist, highest, null);
+    if (!ac.preferredZone) return { ok: false, oom: null, reason: "no eligible zone", trace };
+    r = getPageFromFreelist(
+      env,
+      task,
+      gfp,
+      order,
+      allocFlags,
+      ac,
+      newPass(trace, "slow path (policy nodemask dropped)", allocFlags, ac, "ignored"),
+    );
+    if (r) return { ok: true, zone: r.zone, count: r.count, preferredZone: ac.preferredZone, trace };
+  }
+  if (!canDirectReclaim) return { ok: false, oom: null, reason: "cannot reclaim (no __GFP_DIRECT_RECLAIM)", trace };
+  if (task.oomVictim) return { ok: false, oom: null, reason: "OOM victim out of reserves", trace };
+
+  // direct reclaim: only what is reclaimable on the eligible zones helps
+  const reclaimable = ac.zonelist.some(
+    (z) => z.type <= highest && (!ac.nodemask || ac.nodemask.has(z.node)) && env.reclaimable(z) > 0,
+  );
+  if (reclaimable) {
+    return { ok: false, oom: null, reason: "reclaim needed", trace };
+  }
+  if (gfp & __GFP_NORETRY) return { ok: false, oom: null, reason: "__GFP_NORETRY", trace };
+  if (costly && !(gfp & __GFP_RETRY_MAYFAIL)) return { ok: false, oom: null, reason: "costly order", trace };
+
+  // __alloc_pages_may_oom()
+  if (costly) return { ok: false, oom: null, reason: "OOM killer does not help costly orders", trace };
+  if (gfp & (__GFP_RETRY_MAYFAIL | __GFP_THISNODE)) {
+    return { ok: false, oom: null, reason: "no OOM kill for __GFP_THISNODE/__GFP_RETRY_MAYFAIL", trace };
+  }
+  if (highest < ZONE_NORMAL) return { ok: false, oom: null, reason: "no OOM kill for lowmem", trace };
+  return {
+    ok: false,
+    oom: { gfp, order, zonelist, nodemask: ac.nodemask },
+    reason: "out of memory",
+    trace,
+  };
+}
+
+/** Take `allocations` blocks of 2^order pages from the zone the decision chose. */
+export function commit(zone: Zone, order: number, allocations: number): void {
+  zone.free -= allocations * 2 ** order;
+}

@@ -1,0 +1,302 @@
+/**
+ * Allocating pages under a memory policy (mm/mempolicy.c, Linux 6.1: vma_alloc_folio,
+ * alloc_pages, alloc_page_interleave, alloc_pages_preferred_many), for runs of pages.
+ *
+ * A policy turns into a cycle of requests: one request for every policy but interleave,
+ * one per interleave slot otherwise (page i of a VMA run uses slot (ilx + i) mod period).
+ * allocateRun() allocates a run of pages with as few decisions as the zones' watermarks
+ * allow: as long as no zone crosses the threshold its decision depended on, whole cycles
+ * repeat identically and are taken at once.
+ */
+import {
+  MPOL_INTERLEAVE,
+  MPOL_PREFERRED_MANY,
+  MPOL_WEIGHTED_INTERLEAVE,
+  NUMA_NO_NODE,
+} from "./constants.js";
+import { __GFP_DIRECT_RECLAIM, __GFP_NOFAIL, __GFP_NOWARN, formatGfp } from "./gfp.js";
+import type { AllocEvent, Kernel, Task } from "./kernel.js";
+import {
+  ilWeight,
+  type MemPolicy,
+  mpolToStr,
+  offsetIlNode,
+  policyNode,
+  policyNodemask,
+  weightedInterleaveNid,
+} from "./mempolicy.js";
+import { outOfMemory } from "./oom.js";
+import { type AllocDecision, type AllocRequest, commit, decide, type PassTrace } from "./page-alloc.js";
+import type { Zone } from "./zone.js";
+
+/** One slot of a policy's cycle. */
+export interface SlotRequest {
+  req: AllocRequest;
+  /** MPOL_PREFERRED_MANY's second pass (all nodes) */
+  second?: AllocRequest;
+  /** the interleave target (for interleave_hit), or NUMA_NO_NODE */
+  interleaveTarget: number;
+}
+
+/** The cycle of requests a policy produces for a run of pages. */
+export interface AllocPlan {
+  policy: MemPolicy;
+  /** vma, shared, task, default or "none" (kernel allocations outside policy) */
+  policySource: string;
+  slots: SlotRequest[];
+  /** the slot of the first page */
+  phase: number;
+  /** dynamic (no-VMA) interleave: update il_prev/il_weight after the run */
+  dynamicInterleave?: "interleave" | "weighted";
+}
+
+/** Requests of a non-interleave policy (policy_node + policy_nodemask, or the two passes of PREFERRED_MANY). */
+function plainSlot(k: Kernel, task: Task, pol: MemPolicy, gfp: number, order: number): SlotRequest {
+  const nid = policyNode(pol, task.numaNodeId);
+  if (pol.mode === MPOL_PREFERRED_MANY) {
+    // alloc_pages_preferred_many(): pass 1 only on the preferred nodes, without direct reclaim
+    const preferredGfp = (gfp | __GFP_NOWARN) & ~(__GFP_DIRECT_RECLAIM | __GFP_NOFAIL);
+    return {
+      req: { gfp: preferredGfp, order, nid, nodemask: pol.nodes },
+      second: { gfp, order, nid, nodemask: null },
+      interleaveTarget: NUMA_NO_NODE,
+    };
+  }
+  return {
+    req: { gfp, order, nid, nodemask: policyNodemask(gfp, pol, task.memsAllowed, k.policyZone, k.nNormalMemory) },
+    interleaveTarget: NUMA_NO_NODE,
+  };
+}
+
+function interleaveSlot(nid: number, gfp: number, order: number): SlotRequest {
+  return { req: { gfp, order, nid, nodemask: null }, interleaveTarget: nid };
+}
+
+/** The node of each slot of a weighted-interleave cycle (weighted_interleave_nid for ilx 0..total-1). */
+function weightedCycle(k: Kernel, pol: MemPolicy, numaNodeId: number): number[] {
+  let total = 0;
+  for (const n of pol.nodes.ids()) total += ilWeight(k.weights, n);
+  const out: number[] = [];
+  for (let i = 0; i < total; i++) out.push(weightedInterleaveNid(pol, i, k.weights, numaNodeId));
+  return out;
+}
+
+/**
+ * vma_alloc_folio() for a run of pages whose interleave index starts at `ilx`
+ * (vm_pgoff + page offset; i_ino + index for shmem).
+ */
+export function vmaAllocPlan(
+  k: Kernel,
+  task: Task,
+  pol: MemPolicy,
+  policySource: string,
+  gfp: number,
+  order: number,
+  ilx: number,
+): AllocPlan {
+  if (pol.mode === MPOL_INTERLEAVE) {
+    const ids = pol.nodes.ids();
+    if (ids.length === 0) return { policy: pol, policySource, slots: [plainSlot(k, task, pol, gfp, order)], phase: 0 };
+    const slots = ids.map((_, i) => interleaveSlot(offsetIlNode(pol, i, task.numaNodeId), gfp, order));
+    return { policy: pol, policySource, slots, phase: ilx % ids.length };
+  }
+  if (pol.mode === MPOL_WEIGHTED_INTERLEAVE) {
+    const cycle = weightedCycle(k, pol, task.numaNodeId);
+    const slots = cycle.map((nid) => interleaveSlot(nid, gfp, order));
+    return { policy: pol, policySource, slots, phase: ilx % cycle.length };
+  }
+  return { policy: pol, policySource, slots: [plainSlot(k, task, pol, gfp, order)], phase: 0 };
+}
+
+/**
+ * alloc_pages() in task context (no VMA): the task policy, or local allocation for
+ * __GFP_THISNODE requests; interleave advances the task's il_prev rotor.
+ */
+export function taskAllocPlan(k: Kernel, task: Task, pol: MemPolicy, policySource: string, gfp: number, order: number): AllocPlan {
+  if (pol.mode === MPOL_INTERLEAVE) {
+    const ids = pol.nodes.ids();
+    const slots = ids.map((nid) => interleaveSlot(nid, gfp, order));
+    // the first page goes to next_node_in(il_prev)
+    const first = pol.nodes.nextIn(task.ilPrev);
+    return { policy: pol, policySource, slots, phase: Math.max(0, ids.indexOf(first)), dynamicInterleave: "interleave" };
+  }
+  if (pol.mode === MPOL_WEIGHTED_INTERLEAVE) {
+    const ids = pol.nodes.ids();
+    const cycle: number[] = [];
+    for (const n of ids) for (let i = 0; i < ilWeight(k.weights, n); i++) cycle.push(n);
+    // weighted_interleave_nodes(): continue il_prev while il_weight lasts
+    let phase: number;
+    if (task.ilWeight && pol.nodes.has(task.ilPrev)) {
+      phase = cycle.indexOf(task.ilPrev) + (ilWeight(k.weights, task.ilPrev) - task.ilWeight);
+    } else {
+      phase = cycle.indexOf(pol.nodes.nextIn(task.ilPrev));
+    }
+    const slots = cycle.map((nid) => interleaveSlot(nid, gfp, order));
+    return { policy: pol, policySource, slots, phase: Math.max(0, phase), dynamicInterleave: "weighted" };
+  }
+  return { policy: pol, policySource, slots: [plainSlot(k, task, pol, gfp, order)], phase: 0 };
+}
+
+/**
+ * Leave il_prev (and il_weight) where `calls` dynamic interleave allocations would:
+ * interleave_nodes() moves il_prev to each node it returns; weighted_interleave_nodes()
+ * also counts down the weight left on it.
+ */
+function advanceDynamicInterleave(task: Task, plan: AllocPlan, calls: number): void {
+  if (!plan.dynamicInterleave || calls === 0) return;
+  const n = plan.slots.length;
+  const last = (plan.phase + calls - 1) % n;
+  const node = plan.slots[last]!.req.nid;
+  task.ilPrev = node;
+  if (plan.dynamicInterleave === "weighted") {
+    let blockEnd = last;
+    while (blockEnd + 1 < n && plan.slots[blockEnd + 1]!.req.nid === node) blockEnd++;
+    task.ilWeight = blockEnd - last;
+  }
+}
+
+export interface Segment {
+  /** pages (2^order each allocation) */
+  count: number;
+  /** zone id per page of the cycle, starting with the segment's first page */
+  zones: number[];
+}
+
+export type RunStop = { kind: "killed" } | { kind: "failed"; reason: string };
+
+export interface RunResult {
+  segments: Segment[];
+  /** pages allocated */
+  done: number;
+  stop?: RunStop;
+}
+
+interface SlotDecision {
+  d: AllocDecision;
+  /** traces of PREFERRED_MANY's first pass when the second pass decided */
+  firstPass?: PassTrace[];
+}
+
+function decideSlot(k: Kernel, task: Task, slot: SlotRequest, afterOom: boolean): SlotDecision {
+  const env = k.allocEnv();
+  const at = k.allocTask(task);
+  const d = decide(env, at, slot.req, k.explain, afterOom);
+  if (d.ok || !slot.second) return { d };
+  const d2 = decide(env, at, slot.second, k.explain, afterOom);
+  return { d: d2, firstPass: d.trace };
+}
+
+/**
+ * Make `pages` allocations (of the plan's order) for a run, following the plan's cycle.
+ * Stops early when the task is killed by the OOM killer or the allocation fails.
+ */
+export function allocateRun(
+  k: Kernel,
+  task: Task,
+  plan: AllocPlan,
+  pages: number,
+  target: string,
+  firstIndex: number,
+): RunResult {
+  const n = plan.slots.length;
+  const segments: Segment[] = [];
+  let done = 0;
+  let afterOom = false;
+
+  const record = (slotIdx: number, sd: SlotDecision, count: number) => {
+    if (!sd.d.ok) return;
+    const slot = plan.slots[slotIdx]!;
+    const z = sd.d.zone;
+    commit(z, slot.req.order, count);
+    k.countAllocation(z, sd.d.preferredZone, task.numaNodeId, count, slot.interleaveTarget);
+    if (k.explain) k.events.push(allocEvent(k, task, plan, slot, sd, z, target, firstIndex + done, count));
+  };
+
+  while (done < pages) {
+    const remaining = pages - done;
+    if (n > 1 && remaining >= n && !afterOom) {
+      // Decide every slot of the cycle against the current state.
+      const ds: SlotDecision[] = [];
+      for (let j = 0; j < n; j++) ds.push(decideSlot(k, task, plan.slots[(plan.phase + done + j) % n]!, false));
+      if (ds.every((x) => x.d.ok)) {
+        const use = new Map<Zone, number>();
+        for (const x of ds) if (x.d.ok) use.set(x.d.zone, (use.get(x.d.zone) ?? 0) + 1);
+        let cycles = Math.floor(remaining / n);
+        for (const x of ds) if (x.d.ok) cycles = Math.min(cycles, Math.floor(x.d.count / use.get(x.d.zone)!));
+        if (cycles >= 1) {
+          const zones: number[] = [];
+          for (let j = 0; j < n; j++) {
+            const x = ds[j]!;
+            if (x.d.ok) zones.push(x.d.zone.id);
+            record((plan.phase + done + j) % n, x, cycles);
+          }
+          segments.push({ count: cycles * n, zones });
+          done += cycles * n;
+          continue;
+        }
+      }
+    }
+    // One slot at a time: all pages of a single-slot plan, or one page of a cycle.
+    const slotIdx = (plan.phase + done) % n;
+    const sd = decideSlot(k, task, plan.slots[slotIdx]!, afterOom);
+    afterOom = false;
+    if (sd.d.ok) {
+      const count = n === 1 ? Math.min(remaining, sd.d.count) : 1;
+      record(slotIdx, sd, count);
+      segments.push({ count, zones: [sd.d.zone.id] });
+      done += count;
+      continue;
+    }
+    if (k.explain) k.events.push(allocEvent(k, task, plan, plan.slots[slotIdx]!, sd, null, target, firstIndex + done, 0));
+    if (sd.d.oom) {
+      const ev = outOfMemory(k, task, sd.d.oom);
+      if (ev.victim === task.name || !task.alive) {
+        advanceDynamicInterleave(task, plan, done + 1);
+        return { segments, done, stop: { kind: "killed" } };
+      }
+      if (ev.victim === null) {
+        advanceDynamicInterleave(task, plan, done + 1);
+        return { segments, done, stop: { kind: "failed", reason: "out of memory and no killable task" } };
+      }
+      afterOom = true;
+      continue;
+    }
+    k.events.push({ kind: "alloc_failure", step: k.step, task: task.name, reason: sd.d.reason });
+    advanceDynamicInterleave(task, plan, done + 1);
+    return { segments, done, stop: { kind: "failed", reason: sd.d.reason } };
+  }
+  advanceDynamicInterleave(task, plan, done);
+  return { segments, done };
+}
+
+function allocEvent(
+  k: Kernel,
+  task: Task,
+  plan: AllocPlan,
+  slot: SlotRequest,
+  sd: SlotDecision,
+  zone: Zone | null,
+  target: string,
+  first: number,
+  pages: number,
+): AllocEvent {
+  const req = sd.firstPass && slot.second ? slot.second : slot.req;
+  const passes = [...(sd.firstPass ?? []).map((p) => ({ ...p, pass: `preferred-many pass 1: ${p.pass}` })), ...(sd.d.trace ?? [])];
+  return {
+    kind: "alloc",
+    step: k.step,
+    task: task.name,
+    target,
+    first,
+    pages,
+    gfp: formatGfp(req.gfp),
+    policy: plan.policySource === "none" ? "none" : mpolToStr(plan.policy),
+    policySource: plan.policySource,
+    preferredNid: req.nid,
+    nodemask: req.nodemask ? req.nodemask.toString() : null,
+    cpuset: k.cpusetsEnabled ? task.memsAllowed.toString() : null,
+    passes,
+    zone: zone ? zone.label : null,
+    node: zone ? zone.node : null,
+  };
+}
