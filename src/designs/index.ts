@@ -1,0 +1,13 @@
+/** The registry of designs: each is one file with its hooks over the kernel model. */
+import type { Design } from "../kernel/design.js";
+import { mainline } from "./mainline.js";
+
+const DESIGNS: readonly Design[] = [mainline];
+
+export function designIds(): string[] {
+  return DESIGNS.map((d) => d.id);
+}
+
+export function getDesign(id: string): Design | undefined {
+  return DESIGNS.find((d) => d.id === id);
+}

@@ -1,0 +1,110 @@
+/**
+ * Files the kernel shows about placement, in its exact formats: /proc/PID/numa_maps
+ * (fs/proc/task_mmu.c show_numa_map, gather_stats), /sys/devices/system/node/*
+ * (drivers/base/node.c), and the fallback order lines of build_zonelists().
+ */
+import { PG_ANON, PG_DIRTY, ZERO_PAGE } from "./extents.js";
+import { getTaskPolicy, mpolToStr } from "./mempolicy.js";
+import type { Kernel, Task } from "./kernel.js";
+import { NUMASTAT_FIELDS } from "./kernel.js";
+import type { Vma } from "./mm.js";
+import { formatNodeList } from "./nodemask.js";
+
+interface NumaMapsStats {
+  pages: number;
+  anon: number;
+  dirty: number;
+  active: number;
+  node: Map<number, number>;
+}
+
+/** gather_stats() over the present pages of a VMA */
+function gatherVma(k: Kernel, task: Task, v: Vma): NumaMapsStats {
+  const md: NumaMapsStats = { pages: 0, anon: 0, dirty: 0, active: 0, node: new Map() };
+  for (const e of task.mm.pte.range(v.start, v.end)) {
+    const L = e.pattern.length;
+    for (let i = 0; i < L; i++) {
+      const zid = e.pattern[i]!;
+      if (zid === ZERO_PAGE) continue;
+      const n = Math.floor(e.count / L) + (i < e.count % L ? 1 : 0);
+      if (!n) continue;
+      md.pages += n;
+      let dirty = (e.flags & PG_DIRTY) !== 0;
+      if (!dirty && v.object) {
+        // PageDirty of the shmem page
+        const idx = v.indexOf(e.start + i);
+        const oe = v.object.pages.lookup(idx);
+        dirty = oe ? (oe.flags & PG_DIRTY) !== 0 : false;
+      }
+      if (dirty) md.dirty += n;
+      if (e.flags & PG_ANON) md.anon += n;
+      const node = k.zoneById[zid]!.node;
+      md.node.set(node, (md.node.get(node) ?? 0) + n);
+    }
+  }
+  return md;
+}
+
+/** One line of /proc/PID/numa_maps (show_numa_map). */
+export function numaMapsLine(k: Kernel, task: Task, v: Vma): string {
+  const pol = v.object ? v.object.policyAt(v.pgoff) : v.policy;
+  const polStr = mpolToStr(pol ?? getTaskPolicy(task));
+  let s = `${v.startAddress.toString(16).padStart(8, "0")} ${polStr}`;
+  if (v.object) s += " file=/dev/zero\\040(deleted)";
+  const md = gatherVma(k, task, v);
+  if (!md.pages) return s;
+  if (md.anon) s += ` anon=${md.anon}`;
+  if (md.dirty) s += ` dirty=${md.dirty}`;
+  if (md.pages !== md.anon && md.pages !== md.dirty) s += ` mapped=${md.pages}`;
+  if (md.active < md.pages) s += ` active=${md.active}`;
+  for (const nid of k.nMemory.ids()) {
+    const c = md.node.get(nid);
+    if (c) s += ` N${nid}=${c}`;
+  }
+  s += " kernelpagesize_kB=4";
+  return s;
+}
+
+/** /proc/PID/numa_maps for the task's modelled mappings. */
+export function numaMaps(k: Kernel, task: Task): string {
+  return task.mm.vmas.map((v) => `${numaMapsLine(k, task, v)}\n`).join("");
+}
+
+/** /sys/devices/system/node/nodeN/numastat (node_read_numastat) */
+export function nodeNumastat(k: Kernel, node: number): string {
+  const s = k.numastat.get(node)!;
+  return NUMASTAT_FIELDS.map((f) => `${f} ${s[f]}\n`).join("");
+}
+
+/** The files of /sys/devices/system/node the model can show; undefined for others. */
+export function readSysNode(k: Kernel, path: string): string | undefined {
+  const base = "/sys/devices/system/node/";
+  if (!path.startsWith(base)) return undefined;
+  const rest = path.slice(base.length);
+  const states: Record<string, readonly number[]> = {
+    possible: k.topo.nodeIds,
+    online: k.online.ids(),
+    has_cpu: k.nCpu.ids(),
+    has_memory: k.nMemory.ids(),
+    has_normal_memory: k.nNormalMemory.ids(),
+  };
+  if (rest in states) return `${formatNodeList(states[rest]!)}\n`;
+  const m = /^node(\d+)\/(cpulist|distance|numastat|meminfo)$/.exec(rest);
+  if (!m) return undefined;
+  const id = Number(m[1]);
+  if (!k.online.has(id)) return undefined;
+  switch (m[2]) {
+    case "cpulist":
+      return `${formatNodeList(k.topo.node(id).cpus)}\n`;
+    case "distance":
+      return `${k.online.ids().map((j) => k.topo.distance(id, j)).join(" ")}\n`;
+    case "numastat":
+      return nodeNumastat(k, id);
+    case "meminfo": {
+      const mi = k.nodeMeminfo(id);
+      const kb = (p: number) => `${String(p * 4).padStart(8)} kB`;
+      return `Node ${id} MemTotal:       ${kb(mi.total)}\nNode ${id} MemFree:        ${kb(mi.free)}\nNode ${id} MemUsed:        ${kb(mi.total - mi.free)}\n`;
+    }
+  }
+  return undefined;
+}

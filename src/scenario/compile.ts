@@ -1,0 +1,444 @@
+/**
+ * From a schema-valid scenario to model values: sizes, node lists, addresses, symbolic
+ * syscall arguments, the machine (with presets), cgroups and tasks, and every check a
+ * schema cannot express. Errors name the field; the loader adds file, line and column.
+ */
+import {
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  MAX_NUMNODES,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  SYMBOLS,
+} from "../kernel/constants.js";
+import { GFP_SYMBOLS } from "../kernel/gfp.js";
+import { parseList } from "../kernel/nodemask.js";
+import type { MachineSpec, NodeSpec } from "../kernel/topology.js";
+import { getPreset, presetIds } from "../topology-io/presets.js";
+import type { ExpectInput, ScenarioInput, StepInput } from "./schema.js";
+import type { AddrExpr, CgroupSpec, Expectation, NodesExpr, Scenario, Step, TaskSpec } from "./types.js";
+
+export type Path = (string | number)[];
+
+/** A problem in a scenario, with the path of the field at fault. */
+export class FieldError extends Error {
+  readonly path: Path;
+  constructor(path: Path, message: string) {
+    super(message);
+    this.path = path;
+  }
+}
+
+const UNITS: Record<string, bigint> = {
+  "": 1n,
+  B: 1n,
+  KiB: 1024n,
+  MiB: 1024n ** 2n,
+  GiB: 1024n ** 3n,
+  TiB: 1024n ** 4n,
+  PiB: 1024n ** 5n,
+  p: BigInt(PAGE_SIZE),
+};
+
+/** Parse a size: an integer of bytes, a number with a binary unit, or pages ("16p"). */
+export function parseSize(v: number | string, path: Path): bigint {
+  if (typeof v === "number") {
+    if (!Number.isSafeInteger(v) || v < 0) throw new FieldError(path, `${v} is not a size in bytes`);
+    return BigInt(v);
+  }
+  const m = /^\s*(0x[0-9a-fA-F]+|\d+)\s*(B|KiB|MiB|GiB|TiB|PiB|p)?\s*$/.exec(v);
+  if (!m) {
+    throw new FieldError(path, `"${v}" is not a size (bytes such as 4096, a unit such as 64KiB or 2GiB, or pages such as 16p)`);
+  }
+  const size = BigInt(m[1]!) * UNITS[m[2] ?? ""]!;
+  if (size >= 1n << 64n) throw new FieldError(path, `${v} does not fit in 64 bits`);
+  return size;
+}
+
+function parseIds(v: string | number[], path: Path, limit: number, what: string): number[] {
+  if (Array.isArray(v)) {
+    for (const [i, id] of v.entries()) {
+      if (id >= limit) throw new FieldError([...path, i], `${what} ${id} is out of range (the limit is ${limit - 1})`);
+    }
+    return [...new Set(v)].sort((a, b) => a - b);
+  }
+  try {
+    return parseList(v, limit);
+  } catch (e) {
+    throw new FieldError(path, `"${v}" is not a ${what} list: ${(e as Error).message}`);
+  }
+}
+
+/** Resolve a flag argument: names from the tables, raw integers, or lists OR-ed together. */
+export function parseFlags(v: string | number | (string | number)[], path: Path, table: Record<string, number>): number {
+  const parts: (string | number)[] = Array.isArray(v) ? v : typeof v === "string" ? v.split("|") : [v];
+  let out = 0;
+  for (const [i, p] of parts.entries()) {
+    const at = Array.isArray(v) ? [...path, i] : path;
+    if (typeof p === "number") {
+      out |= p;
+      continue;
+    }
+    const name = p.trim();
+    if (/^-?(0x[0-9a-fA-F]+|\d+)$/.test(name)) {
+      out |= Number(name);
+      continue;
+    }
+    const val = table[name];
+    if (val === undefined) {
+      const near = Object.keys(table).filter((k) => k.includes(name.replace(/^(MPOL_|MAP_|PROT_|GFP_|__GFP_)/, "")));
+      throw new FieldError(at, `unknown name "${name}"${near.length ? ` (did you mean ${near.slice(0, 3).join(", ")}?)` : ""}`);
+    }
+    out |= val;
+  }
+  return out;
+}
+
+function parseInt64(v: number | string, path: Path): bigint {
+  try {
+    return BigInt(v);
+  } catch {
+    throw new FieldError(path, `"${v}" is not an integer`);
+  }
+}
+
+const MAPPING_NAME = /^([A-Za-z_][A-Za-z0-9_.-]*)(?:\s*\+\s*(.+))?$/;
+
+export function parseAddr(v: string | number | null, path: Path): AddrExpr {
+  if (v === null) return { kind: "null" };
+  if (typeof v === "number") return { kind: "literal", value: BigInt(v) };
+  const s = v.trim();
+  if (s === "bad") return { kind: "bad" };
+  if (s === "null" || s === "NULL") return { kind: "null" };
+  if (/^-?(0x[0-9a-fA-F]+|\d+)$/.test(s)) return { kind: "literal", value: BigInt(s) };
+  const m = MAPPING_NAME.exec(s);
+  if (!m) throw new FieldError(path, `"${v}" is not an address (a mapping name, name+size, an integer, null or bad)`);
+  return { kind: "mapping", name: m[1]!, offset: m[2] === undefined ? 0n : parseSize(m[2], path) };
+}
+
+function parseNodesArg(v: string | number[] | null | undefined, path: Path): NodesExpr {
+  if (v === undefined || v === null) return { kind: "null" };
+  if (v === "bad") return { kind: "bad" };
+  // user nodemasks may name bits up to the kernel's read limit (PAGE_SIZE * 8)
+  return { kind: "bits", bits: parseIds(v, path, PAGE_SIZE * 8 + 64, "node") };
+}
+
+function compileExpect(e: ExpectInput | undefined, path: Path): Expectation | undefined {
+  if (!e) return undefined;
+  const { ret, errno, oom, ...rest } = e;
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(rest)) {
+    if (val === undefined) continue;
+    if (k === "nodes") {
+      out.nodes = parseIds(val as string | number[], [...path, "nodes"], MAX_NUMNODES, "node").join(",");
+      continue;
+    }
+    out[k] = val;
+  }
+  return { ret, errno, oom, out };
+}
+
+function compileMachine(input: ScenarioInput["machine"]): MachineSpec {
+  let base: MachineSpec | undefined;
+  if (input.preset !== undefined) {
+    const p = getPreset(input.preset);
+    if (!p) {
+      throw new FieldError(["machine", "preset"], `unknown preset "${input.preset}" (known: ${presetIds().join(", ")})`);
+    }
+    base = p.machine;
+  }
+  let nodes: NodeSpec[];
+  if (input.nodes) {
+    nodes = input.nodes.map((n, i) => {
+      const path: Path = ["machine", "nodes", i];
+      const mem = n.memory === undefined ? 0n : parseSize(n.memory, [...path, "memory"]);
+      if (mem % BigInt(PAGE_SIZE) !== 0n) {
+        throw new FieldError([...path, "memory"], `memory must be a whole number of 4 KiB pages`);
+      }
+      if (mem > 64n * 1024n ** 4n) throw new FieldError([...path, "memory"], "memory of a node is limited to 64 TiB");
+      if (n.cdm && n.movable === false) {
+        throw new FieldError([...path, "movable"], "a cdm node is movable (cdm: true implies movable: true)");
+      }
+      return {
+        id: n.id,
+        cpus: n.cpus === undefined ? [] : parseIds(n.cpus, [...path, "cpus"], 8192, "cpu"),
+        memoryBytes: Number(mem),
+        movable: Boolean(n.movable || n.cdm),
+        kind: n.kind ?? (n.cdm ? "gpu" : "dram"),
+        cdm: Boolean(n.cdm),
+      };
+    });
+  } else if (base) {
+    nodes = [...base.nodes];
+  } else {
+    throw new FieldError(["machine"], "the machine needs `nodes` or a `preset`");
+  }
+  const seen = new Map<number, number>();
+  const cpuOwner = new Map<number, number>();
+  nodes.forEach((n, i) => {
+    if (seen.has(n.id)) throw new FieldError(["machine", "nodes", i, "id"], `node ${n.id} is listed twice`);
+    seen.set(n.id, i);
+    for (const c of n.cpus) {
+      if (cpuOwner.has(c)) {
+        throw new FieldError(["machine", "nodes", i, "cpus"], `cpu ${c} is already in node ${cpuOwner.get(c)}`);
+      }
+      cpuOwner.set(c, n.id);
+    }
+  });
+  if (!nodes.some((n) => !n.movable && n.memoryBytes > 0)) {
+    throw new FieldError(["machine", "nodes"], "at least one node needs memory that is not movable (Linux boots from it)");
+  }
+  if (cpuOwner.size === 0) throw new FieldError(["machine", "nodes"], "at least one node needs CPUs");
+  let distances: number[][];
+  if (input.distances) {
+    distances = input.distances;
+    if (distances.length !== nodes.length) {
+      throw new FieldError(["machine", "distances"], `the SLIT has ${distances.length} rows for ${nodes.length} nodes`);
+    }
+    distances.forEach((row, i) => {
+      if (row.length !== nodes.length) {
+        throw new FieldError(["machine", "distances", i], `row ${i} has ${row.length} entries for ${nodes.length} nodes`);
+      }
+      row.forEach((d, j) => {
+        // numa_set_distance() refuses a table whose diagonal is not LOCAL_DISTANCE or whose other entries are not above it
+        if (i === j ? d !== 10 : d <= 10) {
+          throw new FieldError(
+            ["machine", "distances", i, j],
+            i === j ? "the distance of a node to itself is 10" : `the distance between two nodes is above 10 (got ${d})`,
+          );
+        }
+      });
+    });
+  } else if (base && !input.nodes) {
+    distances = base.distances.map((r) => [...r]);
+  } else {
+    distances = nodes.map((a) => nodes.map((b) => (a.id === b.id ? 10 : 20)));
+  }
+  return { nodes, distances };
+}
+
+/** A length, or "mapping" (to the end of the mapping the address names) when omitted. */
+function defaultLength(length: number | string | undefined, path: Path, addr: AddrExpr): bigint | "mapping" {
+  if (length !== undefined) return parseSize(length, path);
+  if (addr.kind !== "mapping") throw new FieldError(path, "`length` is required when the address is not a mapping name");
+  return "mapping";
+}
+
+const MODEL_ONLY = new Set(["kalloc", "numastat", "cat"]);
+
+export function compileScenario(input: ScenarioInput, fileName?: string): Scenario {
+  const machine = compileMachine(input.machine);
+  const memNodes = new Set(machine.nodes.filter((n) => n.memoryBytes > 0).map((n) => n.id));
+  const allCpus = new Set(machine.nodes.flatMap((n) => n.cpus));
+
+  const weights = new Map<number, number>();
+  for (const [k, v] of Object.entries(input.kernel?.weighted_interleave ?? {})) {
+    const id = Number(k);
+    if (!machine.nodes.some((n) => n.id === id)) {
+      throw new FieldError(["kernel", "weighted_interleave", k], `node ${id} is not in the machine`);
+    }
+    weights.set(id, v);
+  }
+
+  // cgroups: parents before children; intermediate cgroups are created empty
+  const cgroups: CgroupSpec[] = [];
+  const byPath = new Map<string, CgroupSpec>();
+  for (const [path, c] of Object.entries(input.cgroups ?? {})) {
+    const at: Path = ["cgroups", path];
+    if (path === "/") throw new FieldError(at, "the root cpuset cannot be configured (writing its mems is EACCES)");
+    const spec: CgroupSpec = {
+      path,
+      memHardwall: Boolean(c.mem_hardwall),
+      memExclusive: Boolean(c.mem_exclusive),
+    };
+    if (c.cpus !== undefined) {
+      spec.cpus = parseIds(c.cpus, [...at, "cpus"], 8192, "cpu");
+      const bad = spec.cpus.find((x) => !allCpus.has(x));
+      if (bad !== undefined) throw new FieldError([...at, "cpus"], `cpu ${bad} is not in the machine (writing it would be EINVAL)`);
+    }
+    if (c.mems !== undefined) {
+      spec.mems = parseIds(c.mems, [...at, "mems"], MAX_NUMNODES, "node");
+      const bad = spec.mems.find((x) => !memNodes.has(x));
+      if (bad !== undefined) {
+        throw new FieldError([...at, "mems"], `node ${bad} has no memory (writing it to cpuset.mems would be EINVAL)`);
+      }
+    }
+    byPath.set(path, spec);
+  }
+  const ensure = (path: string) => {
+    if (path === "/" || byPath.has(path)) return;
+    byPath.set(path, { path, memHardwall: false, memExclusive: false });
+  };
+  for (const path of [...byPath.keys()]) {
+    const parts = path.split("/").filter(Boolean);
+    for (let i = 1; i < parts.length; i++) ensure(`/${parts.slice(0, i).join("/")}`);
+  }
+  for (const path of [...byPath.keys()].sort((a, b) => a.split("/").length - b.split("/").length || a.localeCompare(b))) {
+    cgroups.push(byPath.get(path)!);
+  }
+
+  // effective CPUs on the default hierarchy: configured ∩ parent's, or the parent's when empty
+  const effCpus = new Map<string, number[]>([["/", [...allCpus].sort((a, b) => a - b)]]);
+  for (const c of cgroups) {
+    const parent = effCpus.get(c.path.slice(0, c.path.lastIndexOf("/")) || "/")!;
+    const mine = (c.cpus ?? []).filter((x) => parent.includes(x));
+    effCpus.set(c.path, mine.length ? mine : parent);
+  }
+
+  const tasks: TaskSpec[] = [];
+  const taskEntries = Object.entries(input.tasks ?? {});
+  if (taskEntries.length > 256) throw new FieldError(["tasks"], "at most 256 tasks");
+  for (const [name, t] of taskEntries) {
+    const cg = t.cgroup ?? "/";
+    if (cg !== "/" && !byPath.has(cg)) {
+      throw new FieldError(["tasks", name, "cgroup"], `cgroup "${cg}" is not in the scenario's cgroups`);
+    }
+    const allowed = effCpus.get(cg)!;
+    if (t.cpu !== undefined && !allowed.includes(t.cpu)) {
+      throw new FieldError(
+        ["tasks", name, "cpu"],
+        allCpus.has(t.cpu) ? `cpu ${t.cpu} is not in the CPUs of cgroup ${cg} (${allowed.join(",")})` : `cpu ${t.cpu} is not in the machine`,
+      );
+    }
+    tasks.push({ name, cgroup: cg, cpu: t.cpu ?? allowed[0]!, privileged: t.privileged ?? true });
+  }
+  if (tasks.length === 0) tasks.push({ name: "main", cgroup: "/", cpu: effCpus.get("/")![0]!, privileged: true });
+
+  const steps: Step[] = [];
+  const mappings = new Map<string, Set<string>>(tasks.map((t) => [t.name, new Set<string>()]));
+  const modelOnly = new Set<string>();
+  (input.steps ?? []).forEach((s, index) => {
+    const path: Path = ["steps", index];
+    let task = s.task;
+    if (task === undefined) {
+      if (tasks.length > 1) throw new FieldError([...path], "`task` is required when the scenario has several tasks");
+      task = tasks[0]!.name;
+    } else if (!tasks.some((t) => t.name === task)) {
+      throw new FieldError([...path, "task"], `no task "${task}" (tasks: ${tasks.map((t) => t.name).join(", ")})`);
+    }
+    const known = mappings.get(task)!;
+    const addr = (v: string | number | null | undefined, key: string): AddrExpr => {
+      const a = parseAddr(v === undefined ? null : v, [...path, key]);
+      if (a.kind === "mapping" && !known.has(a.name)) {
+        throw new FieldError([...path, key], `task ${task} has no mapping "${a.name}" mapped by an earlier step`);
+      }
+      return a;
+    };
+    if (MODEL_ONLY.has(s.op)) modelOnly.add(s.op);
+    const base = { index, task, expect: compileExpect(s.expect, [...path, "expect"]), comment: s.comment };
+    steps.push({ ...base, ...compileStep(s, path, addr, known) } as Step);
+  });
+
+  return {
+    file: fileName,
+    name: input.name ?? (fileName ? fileName.replace(/^.*\//, "").replace(/\.(ya?ml|json)$/, "") : "scenario"),
+    description: input.description,
+    design: input.design ?? "mainline",
+    kernel: {
+      version: input.kernel?.version ?? "6.1",
+      thp: input.kernel?.thp ?? "never",
+      numaBalancing: input.kernel?.numa_balancing ?? false,
+      minFreeKbytes: input.kernel?.min_free_kbytes,
+      weights,
+    },
+    machine,
+    cgroups,
+    tasks,
+    steps,
+    modelOnlyOps: [...modelOnly],
+  };
+}
+
+type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type Op = DistOmit<Step, "index" | "task" | "expect" | "comment" | "pos">;
+
+function compileStep(
+  s: StepInput,
+  path: Path,
+  addr: (v: string | number | null | undefined, key: string) => AddrExpr,
+  known: Set<string>,
+): Op {
+  const at = (k: string): Path => [...path, k];
+  switch (s.op) {
+    case "mmap": {
+      const r: Op = {
+        op: "mmap",
+        name: s.name,
+        length: parseSize(s.length, at("length")),
+        flags: s.flags === undefined ? MAP_PRIVATE | MAP_ANONYMOUS : parseFlags(s.flags, at("flags"), SYMBOLS),
+        prot: s.prot === undefined ? PROT_READ | PROT_WRITE : parseFlags(s.prot, at("prot"), SYMBOLS),
+        addr: s.addr === undefined ? null : addr(s.addr, "addr"),
+      };
+      known.add(s.name);
+      return r;
+    }
+    case "munmap": {
+      const a = addr(s.addr, "addr");
+      return { op: "munmap", addr: a, length: defaultLength(s.length, at("length"), a) };
+    }
+    case "touch": {
+      const a = addr(s.addr, "addr");
+      return { op: "touch", addr: a, length: defaultLength(s.length, at("length"), a), access: s.access ?? "write" };
+    }
+    case "mbind": {
+      const a = addr(s.addr, "addr");
+      return {
+        op: "mbind",
+        addr: a,
+        length: defaultLength(s.length, at("length"), a),
+        mode: parseFlags(s.mode, at("mode"), SYMBOLS) | (s.mode_flags === undefined ? 0 : parseFlags(s.mode_flags, at("mode_flags"), SYMBOLS)),
+        nodes: parseNodesArg(s.nodes, at("nodes")),
+        maxnode: s.maxnode === undefined ? BigInt(MAX_NUMNODES + 1) : parseInt64(s.maxnode, at("maxnode")),
+        flags: s.flags === undefined ? 0n : BigInt(parseFlags(s.flags, at("flags"), SYMBOLS)),
+      };
+    }
+    case "set_mempolicy":
+      return {
+        op: "set_mempolicy",
+        mode: parseFlags(s.mode, at("mode"), SYMBOLS) | (s.mode_flags === undefined ? 0 : parseFlags(s.mode_flags, at("mode_flags"), SYMBOLS)),
+        nodes: parseNodesArg(s.nodes, at("nodes")),
+        maxnode: s.maxnode === undefined ? BigInt(MAX_NUMNODES + 1) : parseInt64(s.maxnode, at("maxnode")),
+      };
+    case "get_mempolicy":
+      return {
+        op: "get_mempolicy",
+        addr: addr(s.addr, "addr"),
+        flags: s.flags === undefined ? 0n : BigInt(parseFlags(s.flags, at("flags"), SYMBOLS)),
+        maxnode: s.maxnode === undefined ? BigInt(MAX_NUMNODES + 1) : parseInt64(s.maxnode, at("maxnode")),
+        nmaskNull: "nodes" in s && s.nodes === null,
+      };
+    case "set_mempolicy_home_node": {
+      const a = addr(s.addr, "addr");
+      return {
+        op: "set_mempolicy_home_node",
+        addr: a,
+        length: defaultLength(s.length, at("length"), a),
+        homeNode: parseInt64(s.home_node, at("home_node")),
+        flags: s.flags === undefined ? 0n : BigInt(parseFlags(s.flags, at("flags"), SYMBOLS)),
+      };
+    }
+    case "placement": {
+      const a = addr(s.addr, "addr");
+      return { op: "placement", addr: a, length: defaultLength(s.length, at("length"), a) };
+    }
+    case "numastat":
+      return { op: "numastat" };
+    case "kalloc":
+      return {
+        op: "kalloc",
+        gfp: parseFlags(s.gfp, at("gfp"), GFP_SYMBOLS),
+        node: s.node ?? null,
+        order: s.order ?? 0,
+        count: s.count ?? 1,
+      };
+    case "sched_setaffinity":
+      return { op: "sched_setaffinity", cpu: s.cpu };
+    case "sysfs_write":
+      return { op: "sysfs_write", path: s.path, value: String(s.value) };
+    case "cat":
+      return { op: "cat", path: s.path };
+    case "fallback_order":
+      return { op: "fallback_order" };
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * Running a scenario on the model: build the machine, cgroups and tasks, execute the steps
+ * in order, check expectations, and produce the result of docs/scenario-format.md.
+ */
+import { PAGE_SHIFT, PAGE_SIZE } from "../kernel/constants.js";
+import type { Design } from "../kernel/design.js";
+import { type AllocEvent, Kernel, type KernelEvent, NUMASTAT_FIELDS, type NumaStat, type Task } from "../kernel/kernel.js";
+import { getTaskPolicy, mpolToStr } from "../kernel/mempolicy.js";
+import { Nodemask } from "../kernel/nodemask.js";
+import { numaMaps, readSysNode } from "../kernel/procfs.js";
+import {
+  pagesOut,
+  residentPages,
+  type SysResult,
+  sysGetMempolicy,
+  sysKalloc,
+  sysMbind,
+  sysMmap,
+  sysMunmap,
+  sysSchedSetaffinity,
+  sysSetMempolicy,
+  sysSetMempolicyHomeNode,
+  sysSysfsWrite,
+  sysTouch,
+  u64,
+  type UserNodemask,
+} from "../kernel/syscalls.js";
+import { getDesign } from "../designs/index.js";
+import { checkExpectation, type Mismatch } from "./expect.js";
+import type { AddrExpr, NodesExpr, Scenario, Step } from "./types.js";
+
+export interface StepResult {
+  index: number;
+  task: string;
+  op: string;
+  ret: number | null;
+  errno: string | null;
+  out?: Record<string, unknown>;
+  /** the task was killed by the OOM killer during this step */
+  oom?: true;
+  /** the task was dead before this step */
+  skipped?: true;
+  expect?: "pass" | "fail";
+  mismatches?: Mismatch[];
+}
+
+export interface MappingResult {
+  start: string;
+  length: number;
+  policy: string;
+  pages: Record<string, number>;
+}
+
+export interface ResultJson {
+  format: "cdmsim-result/1";
+  scenario: string;
+  design: string;
+  engine: string;
+  kernel: string;
+  steps: StepResult[];
+  mappings: Record<string, MappingResult>;
+  events: KernelEvent[];
+  ok: boolean;
+  numastat: Record<string, NumaStat>;
+  fallback_order: string[];
+}
+
+export interface RunOutput {
+  result: ResultJson;
+  /** allocation decisions, when run with explain */
+  decisions: AllocEvent[];
+  /** the final state, for reports */
+  kernel: Kernel;
+  scenario: Scenario;
+}
+
+export interface RunOptions {
+  /** run under this design instead of the scenario's */
+  design?: string;
+  explain?: boolean;
+}
+
+interface Mapping {
+  start: bigint;
+  length: bigint;
+}
+
+const MAP_FAILED = (1n << 64n) - 1n;
+
+export function resolveDesign(id: string): Design {
+  const d = getDesign(id);
+  if (!d) throw new Error(`design "${id}" is not available`);
+  return d;
+}
+
+/** Build the kernel, cgroups and tasks of a scenario (the state before step 0). */
+export function bootScenario(sc: Scenario, opts: RunOptions = {}): Kernel {
+  const k = new Kernel(sc.machine, {
+    version: sc.kernel.version,
+    minFreeKbytes: sc.kernel.minFreeKbytes,
+    weights: sc.kernel.weights,
+    design: resolveDesign(opts.design ?? sc.design),
+    explain: opts.explain,
+  });
+  for (const c of sc.cgroups) {
+    const cs = k.createCgroup(c.path);
+    if (c.cpus) cs.cpus = c.cpus;
+    if (c.mems) cs.mems = Nodemask.from(c.mems);
+    cs.memHardwall = c.memHardwall;
+    cs.memExclusive = c.memExclusive;
+  }
+  k.refreshCpusets();
+  for (const t of sc.tasks) k.createTask(t.name, k.cgroups.get(t.cgroup)!, t.cpu, t.privileged);
+  return k;
+}
+
+/** Run a compiled scenario on the model. */
+export function runScenario(sc: Scenario, opts: RunOptions = {}): RunOutput {
+  const k = bootScenario(sc, opts);
+  const maps = new Map<string, Map<string, Mapping>>(sc.tasks.map((t) => [t.name, new Map()]));
+  const steps: StepResult[] = [];
+  let ok = true;
+  for (const step of sc.steps) {
+    k.step = step.index;
+    const task = k.tasks.get(step.task)!;
+    let r: StepResult;
+    if (!task.alive) {
+      r = { index: step.index, task: step.task, op: step.op, ret: null, errno: null, skipped: true };
+    } else {
+      const sys = execute(k, task, step, maps.get(step.task)!);
+      r = { index: step.index, task: step.task, op: step.op, ret: sys.killed ? null : sys.ret, errno: sys.errno };
+      if (sys.out) r.out = sys.out;
+      if (sys.killed) r.oom = true;
+    }
+    if (step.expect) {
+      const mism = checkExpectation(step, step.expect, r);
+      r.expect = mism.length ? "fail" : "pass";
+      if (mism.length) {
+        r.mismatches = mism;
+        ok = false;
+      }
+    }
+    steps.push(r);
+  }
+  const result: ResultJson = {
+    format: "cdmsim-result/1",
+    scenario: sc.name,
+    design: k.design.id,
+    engine: "model",
+    kernel: k.version.toString(),
+    steps,
+    mappings: finalMappings(k, maps),
+    events: k.events.filter((e) => e.kind !== "alloc"),
+    ok,
+    numastat: Object.fromEntries([...k.numastat].map(([n, s]) => [String(n), { ...s }])),
+    fallback_order: k.fallbackOrderLines(),
+  };
+  const decisions = k.events.filter((e): e is AllocEvent => e.kind === "alloc");
+  return { result, decisions, kernel: k, scenario: sc };
+}
+
+function finalMappings(k: Kernel, maps: Map<string, Map<string, Mapping>>): Record<string, MappingResult> {
+  const out: Record<string, MappingResult> = {};
+  for (const [tname, m] of maps) {
+    const task = k.tasks.get(tname)!;
+    if (!task.alive) continue;
+    for (const [name, mp] of m) {
+      const s = Number(mp.start >> BigInt(PAGE_SHIFT));
+      const e = s + Number(mp.length >> BigInt(PAGE_SHIFT));
+      const vmas = task.mm.vmasIn(s, e);
+      if (vmas.length === 0) continue;
+      const v0 = task.mm.vmaAt(s) ?? vmas[0]!;
+      const pol = v0.object ? v0.object.policyAt(v0.indexOf(v0.start)) : v0.policy;
+      out[`${tname}:${name}`] = {
+        start: `0x${mp.start.toString(16)}`,
+        length: Number(mp.length),
+        policy: mpolToStr(pol ?? getTaskPolicy(task)),
+        pages: pagesOut(residentPages(k, task.mm, s, e)),
+      };
+    }
+  }
+  return out;
+}
+
+function resolveAddr(a: AddrExpr, maps: Map<string, Mapping>): bigint {
+  switch (a.kind) {
+    case "null":
+      return 0n;
+    case "bad":
+      return MAP_FAILED;
+    case "literal":
+      return u64(a.value);
+    case "mapping": {
+      const m = maps.get(a.name);
+      return m ? u64(m.start + a.offset) : MAP_FAILED;
+    }
+  }
+}
+
+function resolveLength(a: AddrExpr, length: bigint | "mapping", maps: Map<string, Mapping>): bigint {
+  if (length !== "mapping") return length;
+  if (a.kind !== "mapping") return 0n;
+  const m = maps.get(a.name);
+  if (!m) return 0n;
+  return m.length > a.offset ? m.length - a.offset : 0n;
+}
+
+function userNodes(n: NodesExpr): UserNodemask {
+  return n.kind === "bits" ? { kind: "bits", bits: n.bits } : n;
+}
+
+/** The mapping of the task that holds a page, for event labels. */
+function labelFor(task: Task, maps: Map<string, Mapping>, vpn: number): string {
+  const addr = BigInt(vpn) << BigInt(PAGE_SHIFT);
+  for (const [name, m] of maps) if (addr >= m.start && addr < m.start + m.length) return `${task.name}:${name}`;
+  return `${task.name}:0x${addr.toString(16)}`;
+}
+
+function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>): SysResult {
+  switch (step.op) {
+    case "mmap": {
+      const r = sysMmap(k, task, step.addr ? resolveAddr(step.addr, maps) : null, step.length, step.prot, step.flags);
+      if (r.errno === null) {
+        const len = (step.length + BigInt(PAGE_SIZE - 1)) & ~BigInt(PAGE_SIZE - 1);
+        maps.set(step.name, { start: BigInt(r.ret), length: len });
+      } else {
+        maps.delete(step.name);
+      }
+      return r;
+    }
+    case "munmap": {
+      const a = resolveAddr(step.addr, maps);
+      return sysMunmap(k, task, a, resolveLength(step.addr, step.length, maps));
+    }
+    case "touch": {
+      const a = resolveAddr(step.addr, maps);
+      return sysTouch(k, task, a, resolveLength(step.addr, step.length, maps), step.access, (v) =>
+        labelFor(task, maps, v.start),
+      );
+    }
+    case "mbind":
+      return sysMbind(
+        k,
+        task,
+        resolveAddr(step.addr, maps),
+        resolveLength(step.addr, step.length, maps),
+        step.mode,
+        userNodes(step.nodes),
+        step.maxnode,
+        step.flags,
+      );
+    case "set_mempolicy":
+      return sysSetMempolicy(k, task, step.mode, userNodes(step.nodes), step.maxnode);
+    case "get_mempolicy":
+      return sysGetMempolicy(k, task, step.nmaskNull, step.maxnode, resolveAddr(step.addr, maps), step.flags);
+    case "set_mempolicy_home_node":
+      return sysSetMempolicyHomeNode(
+        k,
+        task,
+        resolveAddr(step.addr, maps),
+        resolveLength(step.addr, step.length, maps),
+        step.homeNode,
+        step.flags,
+      );
+    case "placement": {
+      const a = resolveAddr(step.addr, maps);
+      const len = resolveLength(step.addr, step.length, maps);
+      const s = Number(a >> BigInt(PAGE_SHIFT));
+      const e = Number((a + len + BigInt(PAGE_SIZE - 1)) >> BigInt(PAGE_SHIFT));
+      return { ret: 0, errno: null, out: { pages: pagesOut(residentPages(k, task.mm, s, e)) } };
+    }
+    case "numastat": {
+      const out: Record<string, unknown> = {};
+      for (const id of k.online.ids()) {
+        const s = k.numastat.get(id)!;
+        out[String(id)] = Object.fromEntries(NUMASTAT_FIELDS.map((f) => [f, s[f]]));
+      }
+      return { ret: 0, errno: null, out };
+    }
+    case "kalloc":
+      return sysKalloc(k, task, step.gfp, step.node, step.order, step.count);
+    case "sched_setaffinity":
+      return sysSchedSetaffinity(k, task, step.cpu);
+    case "sysfs_write":
+      return sysSysfsWrite(k, task, step.path, step.value);
+    case "cat": {
+      let text: string | undefined;
+      if (step.path === "/proc/self/numa_maps") text = numaMaps(k, task);
+      else if (step.path === "/proc/sys/vm/min_free_kbytes") text = `${k.minFreeKbytes}\n`;
+      else text = readSysNode(k, step.path);
+      return text === undefined ? { ret: -1, errno: "ENOENT" } : { ret: 0, errno: null, out: { text } };
+    }
+    case "fallback_order":
+      return { ret: 0, errno: null, out: { lines: k.fallbackOrderLines() } };
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The scenario file format, version 1 (docs/scenario-format.md): one zod schema that
+ * validates files, gives the TypeScript types, and generates the JSON Schema editors use
+ * (`cdmsim schema`). Values keep their written form here; compile.ts turns them into the
+ * model's values with the checks a schema cannot express.
+ */
+import * as z from "zod";
+
+const SIZE_HINT = "a size: bytes (4096), a unit (64KiB, 512MiB, 16GiB, 1TiB) or pages (16p)";
+const LIST_HINT = 'a node list: "0-2,5", "" or a list of ids';
+
+export const Size = z.union([z.number().int().nonnegative(), z.string().min(1)], { error: `expected ${SIZE_HINT}` });
+export const IdList = z.union([z.string(), z.array(z.number().int().nonnegative())], { error: `expected ${LIST_HINT}` });
+/** A nodemask argument: a list, null (NULL pointer) or "bad" (an unreadable pointer). */
+export const NodesArg = z.union([z.string(), z.array(z.number().int().nonnegative()), z.null()], {
+  error: `expected ${LIST_HINT}, null or "bad"`,
+});
+/** An address: <mapping>, <mapping>+<size>, an integer, null or "bad". */
+export const Addr = z.union([z.string().min(1), z.number().int(), z.null()], {
+  error: "expected an address: a mapping name, name+size, an integer, null or bad",
+});
+/** A symbolic name, a raw integer, or a list of names/integers OR-ed together. */
+export const Flags = z.union([z.string(), z.number().int(), z.array(z.union([z.string(), z.number().int()]))], {
+  error: "expected a flag name, an integer or a list of them",
+});
+export const Int = z.union([z.number().int(), z.string().regex(/^-?(0x[0-9a-fA-F]+|\d+)$/)], {
+  error: "expected an integer",
+});
+
+export const DESIGN_IDS = [
+  "mainline",
+  "cdm-v3",
+  "cdm-v2",
+  "cdm-zonelist",
+  "cdm-cpuset",
+  "coherent-memory",
+  "cpuset-admin",
+  "hmm-device",
+  "protected-nodes",
+] as const;
+
+export const NodeSchema = z.strictObject({
+  id: z.number().int().min(0).max(1023),
+  cpus: IdList.optional(),
+  memory: Size.optional(),
+  movable: z.boolean().optional(),
+  kind: z.enum(["dram", "hbm", "gpu", "cxl", "pmem"]).optional(),
+  cdm: z.boolean().optional(),
+});
+
+export const MachineSchema = z.strictObject({
+  preset: z.string().optional(),
+  nodes: z.array(NodeSchema).min(1).max(1024).optional(),
+  distances: z.array(z.array(z.number().int().min(0).max(255))).optional(),
+});
+
+export const KernelSchema = z.strictObject({
+  version: z.string().regex(/^\d+\.\d+/).optional(),
+  thp: z.enum(["never", "madvise", "always"]).optional(),
+  numa_balancing: z.boolean().optional(),
+  min_free_kbytes: z.number().int().min(128).max(67108864).optional(),
+  weighted_interleave: z.record(z.string().regex(/^\d+$/), z.number().int().min(1).max(255)).optional(),
+  page_size: z.literal(4096).optional(),
+});
+
+export const CgroupSchema = z.strictObject({
+  cpus: IdList.optional(),
+  mems: IdList.optional(),
+  mem_hardwall: z.boolean().optional(),
+  mem_exclusive: z.boolean().optional(),
+});
+
+export const TaskSchema = z.strictObject({
+  cgroup: z.string().optional(),
+  cpu: z.number().int().min(0).optional(),
+  privileged: z.boolean().optional(),
+});
+
+/** Expectations: ret, errno, oom, and any key of the step's `out`. */
+export const ExpectSchema = z
+  .object({
+    ret: z.number().int().optional(),
+    errno: z.union([z.string().regex(/^E[A-Z0-9]+$/), z.null()]).optional(),
+    oom: z.boolean().optional(),
+    mode: z.string().optional(),
+    mode_flags: z.array(z.string()).optional(),
+    nodes: IdList.optional(),
+    node: z.number().int().optional(),
+    pages: z.record(z.string().regex(/^\d+$/), z.number().int().nonnegative()).optional(),
+    text: z.string().optional(),
+    lines: z.array(z.string()).optional(),
+  })
+  .catchall(z.unknown());
+
+const common = {
+  task: z.string().optional(),
+  expect: ExpectSchema.optional(),
+  comment: z.string().optional(),
+};
+
+export const StepSchema = z.discriminatedUnion("op", [
+  z.strictObject({
+    op: z.literal("mmap"),
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, { error: "a mapping name is a letter or _ followed by letters, digits, _ . -" }),
+    length: Size,
+    flags: Flags.optional(),
+    prot: Flags.optional(),
+    addr: Addr.optional(),
+    ...common,
+  }),
+  z.strictObject({ op: z.literal("munmap"), addr: Addr, length: Size.optional(), ...common }),
+  z.strictObject({
+    op: z.literal("touch"),
+    addr: Addr,
+    length: Size.optional(),
+    access: z.enum(["read", "write"]).optional(),
+    ...common,
+  }),
+  z.strictObject({
+    op: z.literal("mbind"),
+    addr: Addr,
+    length: Size.optional(),
+    mode: Flags,
+    mode_flags: Flags.optional(),
+    nodes: NodesArg.optional(),
+    maxnode: Int.optional(),
+    flags: Flags.optional(),
+    ...common,
+  }),
+  z.strictObject({
+    op: z.literal("set_mempolicy"),
+    mode: Flags,
+    mode_flags: Flags.optional(),
+    nodes: NodesArg.optional(),
+    maxnode: Int.optional(),
+    ...common,
+  }),
+  z.strictObject({
+    op: z.literal("get_mempolicy"),
+    addr: Addr.optional(),
+    flags: Flags.optional(),
+    maxnode: Int.optional(),
+    nodes: z.null().optional(),
+    ...common,
+  }),
+  z.strictObject({
+    op: z.literal("set_mempolicy_home_node"),
+    addr: Addr,
+    length: Size.optional(),
+    home_node: Int,
+    flags: Flags.optional(),
+    ...common,
+  }),
+  z.strictObject({ op: z.literal("placement"), addr: Addr, length: Size.optional(), ...common }),
+  z.strictObject({ op: z.literal("numastat"), ...common }),
+  z.strictObject({
+    op: z.literal("kalloc"),
+    gfp: Flags,
+    node: z.number().int().min(0).max(1023).optional(),
+    order: z.number().int().min(0).max(10).optional(),
+    count: z.number().int().min(1).max(1 << 30).optional(),
+    ...common,
+  }),
+  z.strictObject({ op: z.literal("sched_setaffinity"), cpu: z.number().int().min(0), ...common }),
+  z.strictObject({ op: z.literal("sysfs_write"), path: z.string(), value: z.union([z.string(), z.number()]), ...common }),
+  z.strictObject({ op: z.literal("cat"), path: z.string(), ...common }),
+  z.strictObject({ op: z.literal("fallback_order"), ...common }),
+]);
+
+export const ScenarioSchema = z.strictObject({
+  name: z.string().optional(),
+  description: z.string().optional(),
+  design: z.enum(DESIGN_IDS).optional(),
+  kernel: KernelSchema.optional(),
+  machine: MachineSchema,
+  cgroups: z.record(z.string().regex(/^\/([A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*)?$/), CgroupSchema).optional(),
+  tasks: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/), TaskSchema).optional(),
+  steps: z.array(StepSchema).max(100000).optional(),
+});
+
+export type ScenarioInput = z.infer<typeof ScenarioSchema>;
+export type StepInput = z.infer<typeof StepSchema>;
+export type ExpectInput = z.infer<typeof ExpectSchema>;
+
+/** The JSON Schema of scenario files. */
+export function scenarioJsonSchema(): unknown {
+  const schema = z.toJSONSchema(ScenarioSchema, { target: "draft-2020-12" }) as Record<string, unknown>;
+  return { title: "cdmsim scenario (format version 1)", ...schema };
+}

@@ -1,0 +1,97 @@
+/** A scenario compiled from its file: model values, checked, with source positions. */
+import type { MachineSpec } from "../kernel/topology.js";
+
+export interface SourcePos {
+  line: number;
+  column: number;
+}
+
+/** An address expression, resolved when the step runs (mappings are per task). */
+export type AddrExpr =
+  | { kind: "null" }
+  | { kind: "bad" }
+  | { kind: "literal"; value: bigint }
+  | { kind: "mapping"; name: string; offset: bigint };
+
+export type NodesExpr = { kind: "null" } | { kind: "bad" } | { kind: "bits"; bits: number[] };
+
+export interface Expectation {
+  ret?: number;
+  errno?: string | null;
+  oom?: boolean;
+  /** expected keys of `out`, in their written form (node lists normalised) */
+  out: Record<string, unknown>;
+}
+
+interface StepBase {
+  index: number;
+  task: string;
+  expect?: Expectation;
+  comment?: string;
+  pos?: SourcePos;
+}
+
+export type Step = StepBase &
+  (
+    | { op: "mmap"; name: string; length: bigint; flags: number; prot: number; addr: AddrExpr | null }
+    | { op: "munmap"; addr: AddrExpr; length: bigint | "mapping" }
+    | { op: "touch"; addr: AddrExpr; length: bigint | "mapping"; access: "read" | "write" }
+    | {
+        op: "mbind";
+        addr: AddrExpr;
+        length: bigint | "mapping";
+        mode: number;
+        nodes: NodesExpr;
+        maxnode: bigint;
+        flags: bigint;
+      }
+    | { op: "set_mempolicy"; mode: number; nodes: NodesExpr; maxnode: bigint }
+    | { op: "get_mempolicy"; addr: AddrExpr; flags: bigint; maxnode: bigint; nmaskNull: boolean }
+    | { op: "set_mempolicy_home_node"; addr: AddrExpr; length: bigint | "mapping"; homeNode: bigint; flags: bigint }
+    | { op: "placement"; addr: AddrExpr; length: bigint | "mapping" }
+    | { op: "numastat" }
+    | { op: "kalloc"; gfp: number; node: number | null; order: number; count: number }
+    | { op: "sched_setaffinity"; cpu: number }
+    | { op: "sysfs_write"; path: string; value: string }
+    | { op: "cat"; path: string }
+    | { op: "fallback_order" }
+  );
+
+export type StepOp = Step["op"];
+
+export interface CgroupSpec {
+  path: string;
+  cpus?: number[];
+  mems?: number[];
+  memHardwall: boolean;
+  memExclusive: boolean;
+}
+
+export interface TaskSpec {
+  name: string;
+  cgroup: string;
+  /** the CPU the task is pinned to (the lowest allowed one when the file gives none) */
+  cpu: number;
+  privileged: boolean;
+}
+
+export interface Scenario {
+  /** the file it came from, if any */
+  file?: string;
+  name: string;
+  description?: string;
+  design: string;
+  kernel: {
+    version: string;
+    thp: "never" | "madvise" | "always";
+    numaBalancing: boolean;
+    minFreeKbytes?: number;
+    weights: Map<number, number>;
+  };
+  machine: MachineSpec;
+  cgroups: CgroupSpec[];
+  tasks: TaskSpec[];
+  steps: Step[];
+  /** ops that only the model can run (verify skips such scenarios) */
+  modelOnlyOps: string[];
+}
