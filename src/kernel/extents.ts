@@ -46,7 +46,7 @@ export function normalizePattern(pattern: readonly number[], count: number): num
 }
 
 export function makeExtent(start: number, count: number, pattern: readonly number[], flags: number): Extent {
-  return { start, count, pattern: normalizePattern(pattern, count), flags };
+  return { start, count, pattern: pattern.length === 1 ? pattern : normalizePattern(pattern, count), flags };
 }
 
 /** The part of `e` inside [from, to), or undefined. */
@@ -90,12 +90,36 @@ function merge(a: Extent, b: Extent): Extent {
 
 const LEAF_MAX = 64;
 
+/** A leaf: extents in order, with their end indices in a parallel number array. */
+class Leaf {
+  items: Extent[];
+  ends: number[];
+
+  constructor(items: Extent[]) {
+    this.items = items;
+    this.ends = items.map((e) => e.start + e.count);
+  }
+
+  splice(at: number, remove: number, ...add: Extent[]): void {
+    this.items.splice(at, remove, ...add);
+    this.ends.splice(at, remove, ...add.map((e) => e.start + e.count));
+  }
+
+  get end(): number {
+    return this.ends[this.ends.length - 1]!;
+  }
+}
+
 /**
  * An ordered map of non-overlapping extents: a sorted list of small sorted leaves, so
- * that lookups are logarithmic and an insertion moves at most one leaf's entries.
+ * that lookups are logarithmic and an insertion moves at most one leaf's entries. The end
+ * index of every extent and of every leaf is kept in plain number arrays, which binary
+ * searches read without touching the extent objects.
  */
 export class ExtentMap {
-  private leaves: Extent[][] = [];
+  private leaves: Leaf[] = [];
+  /** leafEnd[li] = end of the last extent of leaf li */
+  private leafEnd: number[] = [];
   private pageCount = 0;
   private extentCount = 0;
 
@@ -108,28 +132,45 @@ export class ExtentMap {
     return this.extentCount;
   }
 
+  /** After leaf li changed: drop it when empty, split it when too big, update its key. */
+  private refresh(li: number): void {
+    const leaf = this.leaves[li]!;
+    if (leaf.items.length === 0) {
+      this.leaves.splice(li, 1);
+      this.leafEnd.splice(li, 1);
+      return;
+    }
+    if (leaf.items.length > LEAF_MAX) {
+      const half = leaf.items.length >> 1;
+      const upper = new Leaf(leaf.items.splice(half));
+      leaf.ends.length = half;
+      this.leaves.splice(li + 1, 0, upper);
+      this.leafEnd.splice(li + 1, 0, upper.end);
+    }
+    this.leafEnd[li] = leaf.end;
+  }
+
   /** Index of the first leaf whose last extent ends after `index` (or leaves.length). */
   private leafFor(index: number): number {
+    const le = this.leafEnd;
     let lo = 0;
-    let hi = this.leaves.length;
+    let hi = le.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const leaf = this.leaves[mid]!;
-      const last = leaf[leaf.length - 1]!;
-      if (last.start + last.count <= index) lo = mid + 1;
+      if (le[mid]! <= index) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  /** Position of the first extent in a leaf that ends after `index`. */
-  private static posIn(leaf: Extent[], index: number): number {
+  /** Position of the first extent of a leaf that ends after `index`. */
+  private static posIn(leaf: Leaf, index: number): number {
+    const e = leaf.ends;
     let lo = 0;
-    let hi = leaf.length;
+    let hi = e.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const e = leaf[mid]!;
-      if (e.start + e.count <= index) lo = mid + 1;
+      if (e[mid]! <= index) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -137,36 +178,37 @@ export class ExtentMap {
 
   /** The extent containing `index`, if any. */
   lookup(index: number): Extent | undefined {
-    const li = this.leafFor(index);
-    const leaf = this.leaves[li];
+    const leaf = this.leaves[this.leafFor(index)];
     if (!leaf) return undefined;
-    const e = leaf[ExtentMap.posIn(leaf, index)];
+    const e = leaf.items[ExtentMap.posIn(leaf, index)];
     return e && e.start <= index ? e : undefined;
   }
 
   /** Extents overlapping [from, to), in order, clipped to the range. */
-  *range(from: number, to: number): Generator<Extent> {
-    if (to <= from) return;
+  range(from: number, to: number): Extent[] {
+    const out: Extent[] = [];
+    if (to <= from) return out;
     let li = this.leafFor(from);
-    if (li >= this.leaves.length) return;
+    if (li >= this.leaves.length) return out;
     let pos = ExtentMap.posIn(this.leaves[li]!, from);
     while (li < this.leaves.length) {
-      const leaf = this.leaves[li]!;
-      while (pos < leaf.length) {
-        const e = leaf[pos]!;
-        if (e.start >= to) return;
+      const items = this.leaves[li]!.items;
+      while (pos < items.length) {
+        const e = items[pos]!;
+        if (e.start >= to) return out;
         const c = clip(e, from, to);
-        if (c) yield c;
+        if (c) out.push(c);
         pos++;
       }
       li++;
       pos = 0;
     }
+    return out;
   }
 
   /** All extents in order. */
   *all(): Generator<Extent> {
-    for (const leaf of this.leaves) yield* leaf;
+    for (const leaf of this.leaves) yield* leaf.items;
   }
 
   /** Remove every page in [from, to); returns the removed parts. */
@@ -177,11 +219,11 @@ export class ExtentMap {
     while (li < this.leaves.length) {
       const leaf = this.leaves[li]!;
       let pos = ExtentMap.posIn(leaf, from);
-      if (pos >= leaf.length || leaf[pos]!.start >= to) break;
+      if (pos >= leaf.items.length || leaf.items[pos]!.start >= to) break;
       const replacement: Extent[] = [];
       const first = pos;
-      while (pos < leaf.length && leaf[pos]!.start < to) {
-        const e = leaf[pos]!;
+      while (pos < leaf.items.length && leaf.items[pos]!.start < to) {
+        const e = leaf.items[pos]!;
         const mid = clip(e, from, to)!;
         removed.push(mid);
         this.pageCount -= mid.count;
@@ -193,11 +235,10 @@ export class ExtentMap {
       }
       this.extentCount += replacement.length - (pos - first);
       leaf.splice(first, pos - first, ...replacement);
-      if (leaf.length === 0) {
-        this.leaves.splice(li, 1);
-        continue;
-      }
-      if (pos - first + replacement.length > 0 && leaf.length > LEAF_MAX) this.splitLeaf(li);
+      const n = this.leaves.length;
+      this.refresh(li);
+      if (this.leaves.length < n) continue; // the leaf went away; li is the next one
+      if (this.leaves.length > n) li++; // it split
       li++;
     }
     return removed;
@@ -208,57 +249,56 @@ export class ExtentMap {
     if (ext.count <= 0) return;
     this.pageCount += ext.count;
     if (this.leaves.length === 0) {
-      this.leaves.push([ext]);
+      const leaf = new Leaf([ext]);
+      this.leaves.push(leaf);
+      this.leafEnd.push(leaf.end);
       this.extentCount++;
       return;
     }
     let li = this.leafFor(ext.start);
     if (li >= this.leaves.length) li = this.leaves.length - 1;
-    const leaf = this.leaves[li]!;
-    let pos = ExtentMap.posIn(leaf, ext.start);
+    let pos = ExtentMap.posIn(this.leaves[li]!, ext.start);
     let e = ext;
-    // merge with the previous extent (possibly at the end of the previous leaf)
-    let prevLeaf = li;
-    let prevPos = pos - 1;
-    if (prevPos < 0 && li > 0) {
-      prevLeaf = li - 1;
-      prevPos = this.leaves[prevLeaf]!.length - 1;
-    }
-    const prev = prevPos >= 0 ? this.leaves[prevLeaf]![prevPos] : undefined;
-    if (prev && canMerge(prev, e)) {
-      e = merge(prev, e);
-      this.leaves[prevLeaf]!.splice(prevPos, 1);
-      this.extentCount--;
-      if (prevLeaf === li) pos--;
-      else if (this.leaves[prevLeaf]!.length === 0) {
-        this.leaves.splice(prevLeaf, 1);
-        li--;
+    // merge with the previous extent (possibly the last of the previous leaf)
+    if (pos > 0) {
+      const leaf = this.leaves[li]!;
+      const prev = leaf.items[pos - 1]!;
+      if (canMerge(prev, e)) {
+        e = merge(prev, e);
+        leaf.splice(pos - 1, 1);
+        pos--;
+        this.extentCount--;
+      }
+    } else if (li > 0) {
+      const pl = this.leaves[li - 1]!;
+      const prev = pl.items[pl.items.length - 1]!;
+      if (canMerge(prev, e)) {
+        e = merge(prev, e);
+        pl.splice(pl.items.length - 1, 1);
+        this.extentCount--;
+        const n = this.leaves.length;
+        this.refresh(li - 1);
+        if (this.leaves.length < n) li--;
       }
     }
     const cur = this.leaves[li]!;
-    const next = cur[pos];
+    const next = cur.items[pos];
     if (next && canMerge(e, next)) {
       e = merge(e, next);
       cur.splice(pos, 1);
       this.extentCount--;
     } else if (!next && li + 1 < this.leaves.length) {
       const nl = this.leaves[li + 1]!;
-      if (canMerge(e, nl[0]!)) {
-        e = merge(e, nl[0]!);
-        nl.shift();
+      if (canMerge(e, nl.items[0]!)) {
+        e = merge(e, nl.items[0]!);
+        nl.splice(0, 1);
         this.extentCount--;
-        if (nl.length === 0) this.leaves.splice(li + 1, 1);
+        this.refresh(li + 1);
       }
     }
     cur.splice(pos, 0, e);
     this.extentCount++;
-    if (cur.length > LEAF_MAX) this.splitLeaf(li);
-  }
-
-  private splitLeaf(li: number): void {
-    const leaf = this.leaves[li]!;
-    const half = leaf.length >> 1;
-    this.leaves.splice(li + 1, 0, leaf.splice(half));
+    this.refresh(li);
   }
 
   /** Pages per node in [from, to) (zero-page entries under ZERO_PAGE). */

@@ -5,7 +5,7 @@
  * shared anonymous memory allocates. Pages are allocated a run at a time.
  */
 import { PROT_READ, PROT_WRITE, PROT_EXEC } from "./constants.js";
-import { type Extent, ExtentMap, makeExtent, PG_ANON, PG_DIRTY, PTE_WRITE, ZERO_PAGE } from "./extents.js";
+import { type Extent, type ExtentMap, makeExtent, PG_ANON, PG_DIRTY, PTE_WRITE, ZERO_PAGE } from "./extents.js";
 import { GFP_HIGHUSER_MOVABLE } from "./gfp.js";
 import type { Kernel, Task } from "./kernel.js";
 import { getTaskPolicy, type MemPolicy } from "./mempolicy.js";
@@ -104,19 +104,22 @@ function faultPrivate(k: Kernel, task: Task, vma: Vma, start: number, end: numbe
     return { faults };
   }
   // Write: holes and zero-page entries need a new page; merge adjacent needs into runs.
-  const runs: { start: number; end: number }[] = [];
+  const runs: { start: number; end: number; mapped: boolean }[] = [];
   for (const p of pieces(pte, start, end)) {
     const needs = !p.ext || p.ext.pattern.includes(ZERO_PAGE) || !(p.ext.flags & PTE_WRITE);
     if (!needs) continue;
     const last = runs[runs.length - 1];
-    if (last && last.end === p.start) last.end = p.end;
-    else runs.push({ start: p.start, end: p.end });
+    if (last && last.end === p.start) {
+      last.end = p.end;
+      last.mapped ||= p.ext !== undefined;
+    } else runs.push({ start: p.start, end: p.end, mapped: p.ext !== undefined });
   }
   const { pol, source } = vmaPolicy(task, vma, start);
   for (const run of runs) {
     const plan = vmaAllocPlan(k, task, pol, source, GFP_HIGHUSER_MOVABLE, 0, vma.indexOf(run.start));
     const r = allocateRun(k, task, plan, run.end - run.start, label, run.start);
-    pte.removeRange(run.start, run.start + r.done);
+    // zero-page entries are replaced (the zero page is not freed)
+    if (run.mapped) pte.removeRange(run.start, run.start + r.done);
     for (const e of segmentExtents(run.start, r.segments, PTE_WRITE | PG_DIRTY | PG_ANON)) pte.insert(e);
     faults += r.done;
     if (r.stop) return { faults, stop: r.stop };
@@ -168,7 +171,7 @@ function faultShared(k: Kernel, task: Task, vma: Vma, start: number, end: number
         const pol = sp ?? getTaskPolicy(task);
         const source = sp ? "shared" : task.mempolicy ? "task" : "default";
         const plan = vmaAllocPlan(k, task, pol, source, GFP_HIGHUSER_MOVABLE, 0, obj.ino + idx);
-        const r = allocateRun(k, task, plan, runEnd - idx, label, idx);
+        const r = allocateRun(k, task, plan, runEnd - idx, label, idx, "object");
         const objFlags = write ? PG_DIRTY : 0;
         for (const e of segmentExtents(idx, r.segments, objFlags)) obj.pages.insert(e);
         const v0 = vma.start + (idx - vma.pgoff);

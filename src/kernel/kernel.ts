@@ -38,6 +38,8 @@ export const NUMASTAT_FIELDS = [
 export interface KernelOptions {
   version?: string;
   minFreeKbytes?: number;
+  /** transparent_hugepage= at boot */
+  thp?: "never" | "madvise" | "always";
   /** weighted-interleave weights (node → 1..255) */
   weights?: ReadonlyMap<number, number>;
   design: Design;
@@ -52,6 +54,8 @@ export interface AllocEvent {
   task: string;
   /** what the pages are for: "app:buf", "kalloc", ... */
   target: string;
+  /** what `first` counts: a virtual page number, a page index in a shared object, or nothing */
+  space: "vpn" | "object" | "none";
   /** first page (vpn or object index) and how many pages took this decision */
   first: number;
   pages: number;
@@ -157,6 +161,10 @@ export class Kernel {
   private nextPid = 100;
   private nextIno = 1;
   private allocEnvCache: AllocEnv | undefined;
+  private readonly allocTaskCache = new Map<
+    Task,
+    { memsAllowed: Nodemask; numaNodeId: number; cpuset: Cpuset; at: AllocTask }
+  >();
 
   constructor(machine: MachineSpec, opts: KernelOptions) {
     this.topo = new Topology(machine);
@@ -164,7 +172,7 @@ export class Kernel {
     this.design = opts.design;
     this.explain = opts.explain ?? false;
     this.designCtx = { cdmNodes: new Set(machine.nodes.filter((n) => n.cdm).map((n) => n.id)) };
-    const layout = layoutZones(this.topo, { minFreeKbytes: opts.minFreeKbytes });
+    const layout = layoutZones(this.topo, { minFreeKbytes: opts.minFreeKbytes, thp: opts.thp });
     this.zones = layout.zones;
     this.minFreeKbytes = layout.minFreeKbytes;
     this.reservedPages = layout.reservedPages;
@@ -265,17 +273,22 @@ export class Kernel {
 
   invalidateAllocEnv(): void {
     this.allocEnvCache = undefined;
+    this.allocTaskCache.clear();
   }
 
-  /** The allocator's view of a task. */
-  allocTask(t: Task, oomVictim = false): AllocTask {
+  /** The allocator's view of a task (kept until the task's CPU or cpuset changes). */
+  allocTask(t: Task): AllocTask {
+    const c = this.allocTaskCache.get(t);
+    if (c && c.memsAllowed === t.memsAllowed && c.numaNodeId === t.numaNodeId && c.cpuset === t.cpuset) return c.at;
     const hw = nearestHardwallAncestor(t.cpuset);
-    return {
+    const at: AllocTask = {
       memsAllowed: t.memsAllowed,
       hardwallMems: hw.isRoot ? this.nMemory : hw.mems,
-      oomVictim,
+      oomVictim: false,
       numaNodeId: t.numaNodeId,
     };
+    this.allocTaskCache.set(t, { memsAllowed: t.memsAllowed, numaNodeId: t.numaNodeId, cpuset: t.cpuset, at });
+    return at;
   }
 
   /** numa_mem_id(): the nearest node with memory for a CPU's node (local_memory_node) */

@@ -197,6 +197,7 @@ export function allocateRun(
   pages: number,
   target: string,
   firstIndex: number,
+  space: AllocEvent["space"] = "vpn",
 ): RunResult {
   const n = plan.slots.length;
   const segments: Segment[] = [];
@@ -209,7 +210,7 @@ export function allocateRun(
     const z = sd.d.zone;
     commit(z, slot.req.order, count);
     k.countAllocation(z, sd.d.preferredZone, task.numaNodeId, count, slot.interleaveTarget);
-    if (k.explain) k.events.push(allocEvent(k, task, plan, slot, sd, z, target, firstIndex + done, count));
+    if (k.explain) k.events.push(allocEvent(k, task, plan, slot, sd, z, target, space, firstIndex + done, count));
   };
 
   while (done < pages) {
@@ -247,7 +248,9 @@ export function allocateRun(
       done += count;
       continue;
     }
-    if (k.explain) k.events.push(allocEvent(k, task, plan, plan.slots[slotIdx]!, sd, null, target, firstIndex + done, 0));
+    if (k.explain) {
+      k.events.push(allocEvent(k, task, plan, plan.slots[slotIdx]!, sd, null, target, space, firstIndex + done, 0));
+    }
     if (sd.d.oom) {
       const ev = outOfMemory(k, task, sd.d.oom);
       if (ev.victim === task.name || !task.alive) {
@@ -277,6 +280,7 @@ function allocEvent(
   sd: SlotDecision,
   zone: Zone | null,
   target: string,
+  space: AllocEvent["space"],
   first: number,
   pages: number,
 ): AllocEvent {
@@ -287,6 +291,7 @@ function allocEvent(
     step: k.step,
     task: task.name,
     target,
+    space,
     first,
     pages,
     gfp: formatGfp(req.gfp),

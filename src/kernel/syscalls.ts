@@ -47,9 +47,9 @@ import {
   mpolSetNodemask,
   sanitizeMpolFlags,
 } from "./mempolicy.js";
-import { Mm, Vma } from "./mm.js";
+import { type Mm, Vma } from "./mm.js";
 import { Nodemask } from "./nodemask.js";
-import { allocateRun, taskAllocPlan, vmaAllocPlan } from "./policy-alloc.js";
+import { type AllocPlan, allocateRun, taskAllocPlan, vmaAllocPlan } from "./policy-alloc.js";
 import { unmapAndFree, zoneCounts } from "./release.js";
 
 const U64 = 1n << 64n;
@@ -77,7 +77,7 @@ const fail = (errno: string, out?: Record<string, unknown>): SysResult =>
 
 /** Unsigned 64-bit view of a value a program passes as unsigned long. */
 export function u64(v: bigint): bigint {
-  return ((v % U64) + U64) % U64;
+  return v >= 0n && v < U64 ? v : BigInt.asUintN(64, v);
 }
 
 /**
@@ -432,7 +432,9 @@ export function sysMmap(k: Kernel, task: Task, addr: bigint | null, length: bigi
     start = Number(a >> BigInt(PAGE_SHIFT));
     if (task.mm.vmasIn(start, start + pages).length) return fail("EEXIST");
   } else {
-    const s = task.mm.topDownStart(Number(MMAP_BASE >> BigInt(PAGE_SHIFT)), pages, Number(MMAP_MIN_ADDR >> BigInt(PAGE_SHIFT)));
+    // the highest free range starting at or below MMAP_BASE and ending below TASK_SIZE
+    const ceiling = Math.min(Number(MMAP_BASE >> BigInt(PAGE_SHIFT)), Number(TASK_SIZE >> BigInt(PAGE_SHIFT)) - pages);
+    const s = task.mm.topDownStart(ceiling, pages, Number(MMAP_MIN_ADDR >> BigInt(PAGE_SHIFT)));
     if (s === undefined) return fail("ENOMEM");
     start = s;
   }
@@ -508,7 +510,7 @@ export function pagesOut(m: Map<number, number>): Record<string, number> {
  * (the default policy for __GFP_THISNODE requests).
  */
 export function sysKalloc(k: Kernel, task: Task, gfp: number, node: number | null, order: number, count: number): SysResult {
-  let plan;
+  let plan: AllocPlan;
   if (node !== null) {
     const pol = DEFAULT_POLICY;
     plan = {
@@ -523,7 +525,7 @@ export function sysKalloc(k: Kernel, task: Task, gfp: number, node: number | nul
     const source = useTask ? (task.mempolicy ? "task" : "default") : "default";
     plan = taskAllocPlan(k, task, pol, source, gfp, order);
   }
-  const r = allocateRun(k, task, plan, count, "kalloc", 0);
+  const r = allocateRun(k, task, plan, count, "kalloc", 0, "none");
   const byNode = new Map<number, number>();
   for (const s of r.segments) {
     const per = new Map<number, number>();

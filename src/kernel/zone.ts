@@ -23,12 +23,41 @@ const GiB = 1024 * MiB;
 
 /** x86: pfn 0 and the legacy hole 640 KiB..1 MiB are not RAM, so ZONE_DMA has 3998 pages. */
 const DMA_HOLE_PAGES = 98;
+/** QEMU's firmware keeps the last 128 KiB of RAM below 4 GiB (e820 reserved). */
+const LOWMEM_TOP_HOLE_PAGES = 32;
 /** sizeof(struct page) on x86_64: the memmap costs 64 bytes per 4 KiB page. */
 const STRUCT_PAGE_BYTES = 64;
 /** Memory block sizes of x86_64 (probe_memory_block_size). */
 const MIN_MEMORY_BLOCK = 128 * MiB;
 const MAX_MEMORY_BLOCK = 2 * GiB;
 const MEM_SIZE_FOR_LARGE_BLOCK = 64 * GiB;
+
+/**
+ * Boot-time reservations of Debian's 6.1 kernel (linux-image-6.1.0-56-amd64) under QEMU,
+ * measured from /proc/zoneinfo on six machines (one to four nodes, with and without
+ * hot-plugged memory); with them the model's present and managed pages equal the
+ * kernel's on every one of them.
+ */
+export const BOOT_RESERVATIONS = {
+  /** firmware and real-mode areas below 16 MiB: ZONE_DMA manages 3840 of its 3998 pages */
+  dmaReserved: 158,
+  /** the kernel image and early allocations, on the first node's highest zone */
+  kernel: 11428,
+  /** node data of every other boot node, and 13 more on the last one */
+  perNode: 106,
+  lastNode: 13,
+  /** node data of a node with CPUs but no memory, allocated on the last boot node */
+  memorylessNode: 104,
+  /** the 64 MiB software IO TLB (and its tables) when memory may exist above 4 GiB */
+  swiotlb: 16576,
+  /** per hot-pluggable (movable) node, on the last boot node */
+  hotplugNode: 43,
+  /** freed at the end of boot (init sections, initrd), after the watermarks were computed */
+  initMemory: 2002,
+  initrd: 252,
+  /** what the running kernel holds after boot (slab, per-cpu data, page tables, rootfs): MemFree < MemTotal */
+  inUse: 4096,
+} as const;
 
 export class Zone {
   /** index in Kernel.zoneById: the value page tables store */
@@ -68,6 +97,37 @@ export class Zone {
 export interface ZoneLayoutOptions {
   /** vm.min_free_kbytes written by the administrator after boot */
   minFreeKbytes?: number;
+  /** transparent_hugepage= at boot: khugepaged raises min_free_kbytes when THP is enabled */
+  thp?: "never" | "madvise" | "always";
+}
+
+/** pageblock_nr_pages (order 9 on x86_64) */
+const PAGEBLOCK_NR_PAGES = 512;
+const MIGRATE_PCPTYPES = 3;
+
+/**
+ * set_recommended_min_free_kbytes() (mm/khugepaged.c), run by hugepage_init() at boot and
+ * again whenever memory is onlined with THP enabled: with THP disabled it recomputes
+ * calculate_min_free_kbytes(); with THP it asks for 11 pageblocks per populated zone up to
+ * ZONE_NORMAL, at most 5% of lowmem.
+ */
+function recommendedMinFreeKbytes(zones: readonly Zone[], current: number, thp: boolean): number {
+  if (!thp) return calculateMinFreeKbytes(zones);
+  const nrZones = zones.filter((z) => z.populated && z.type <= ZONE_NORMAL).length;
+  let recommended = PAGEBLOCK_NR_PAGES * nrZones * 2 + PAGEBLOCK_NR_PAGES * nrZones * MIGRATE_PCPTYPES * MIGRATE_PCPTYPES;
+  recommended = Math.min(recommended, Math.floor(nrFreeBufferPages(zones) / 20));
+  recommended <<= 12 - 10;
+  return Math.max(current, recommended);
+}
+
+/** nr_free_buffer_pages(): managed pages above the high watermark in zones up to ZONE_NORMAL */
+function nrFreeBufferPages(zones: readonly Zone[]): number {
+  let pages = 0;
+  for (const z of zones) {
+    if (z.type > ZONE_NORMAL) continue;
+    if (z.managed > z.high) pages += z.managed - z.high;
+  }
+  return pages;
 }
 
 export interface ZoneLayout {
@@ -84,15 +144,17 @@ export interface ZoneLayout {
  * order; with 3.5 GiB or more, only the first 3 GiB stay below 4 GiB and the rest is
  * relocated above it (QEMU's gigabyte-aligned PCI hole). ZONE_DMA is below 16 MiB,
  * ZONE_DMA32 below 4 GiB, ZONE_NORMAL above. A movable node's memory is hot-plugged and
- * onlined movable: it has only ZONE_MOVABLE.
+ * onlined movable: it has only ZONE_MOVABLE, and all of it is managed.
  *
- * Managed pages are the present pages minus the memmap (struct page array) of the node,
- * taken from its highest zone; a movable node's memmap is allocated from the nearest
- * node with boot memory (vmemmap_populate without memmap_on_memory). Other boot-time
- * reservations (kernel image, initramfs, firmware tables) are not modelled, so a real
- * machine has somewhat fewer free pages than the model.
+ * Managed pages are the present pages minus the node's memmap (struct page array) and the
+ * boot reservations above, all taken from the node's highest boot zone. The memmap of
+ * hot-plugged memory comes from the buddy allocator of the nearest boot node (vmemmap
+ * without memmap_on_memory), so it lowers that node's free pages, not its managed ones.
+ * Watermarks are computed as boot does: once from boot memory, then again for every
+ * memory block onlined (online_pages), before init memory is freed.
  */
 export function layoutZones(topo: Topology, opts: ZoneLayoutOptions = {}): ZoneLayout {
+  const R = BOOT_RESERVATIONS;
   const zones = new Map<number, Zone[]>();
   const reserved = new Map<number, number>();
   for (const id of topo.nodeIds) {
@@ -104,90 +166,113 @@ export function layoutZones(topo: Topology, opts: ZoneLayoutOptions = {}): ZoneL
   }
 
   const bootNodes = topo.nodeIds.filter((id) => !topo.node(id).movable && topo.node(id).memoryBytes > 0);
+  const movableNodes = topo.nodeIds.filter((id) => topo.node(id).movable && topo.node(id).memoryBytes > 0);
   const bootTotal = bootNodes.reduce((s, id) => s + topo.node(id).memoryBytes, 0);
   const lowmem = bootTotal >= 3.5 * GiB ? 3 * GiB : bootTotal;
   const dmaEnd = 16 * MiB;
-  const dma32End = 4 * GiB;
 
-  // Boot memory: RAM offsets map to physical addresses, with the part past `lowmem`
-  // placed from 4 GiB upwards.
+  // Boot memory: RAM offsets map to physical addresses, the part past `lowmem` from 4 GiB up.
   let ramOffset = 0;
   for (const id of bootNodes) {
     const z = zones.get(id)!;
-    const bytes = topo.node(id).memoryBytes;
     const start = ramOffset;
-    const end = ramOffset + bytes;
+    const end = ramOffset + topo.node(id).memoryBytes;
     ramOffset = end;
-    // below 4 GiB part: [start, min(end, lowmem))
     const lowA = Math.min(start, lowmem);
     const lowB = Math.min(end, lowmem);
     if (lowB > lowA) {
       const dmaBytes = Math.max(0, Math.min(lowB, dmaEnd) - lowA);
       z[ZONE_DMA]!.present += dmaBytes / PAGE_SIZE;
       z[ZONE_DMA32]!.present += (lowB - lowA - dmaBytes) / PAGE_SIZE;
-      if (lowA === 0 && dmaBytes > 0) {
-        z[ZONE_DMA]!.present = Math.max(0, z[ZONE_DMA]!.present - DMA_HOLE_PAGES);
+      if (lowA === 0 && dmaBytes > 0) z[ZONE_DMA]!.present = Math.max(0, z[ZONE_DMA]!.present - DMA_HOLE_PAGES);
+      if (lowB === lowmem && z[ZONE_DMA32]!.present > LOWMEM_TOP_HOLE_PAGES) {
+        z[ZONE_DMA32]!.present -= LOWMEM_TOP_HOLE_PAGES;
       }
     }
-    // relocated above 4 GiB: [max(start, lowmem), end) → physical 4 GiB + (x - lowmem)
-    const highBytes = Math.max(0, end - Math.max(start, lowmem));
-    if (highBytes > 0) {
-      // everything relocated lands at or above 4 GiB, so in ZONE_NORMAL
-      const physStart = dma32End + Math.max(start, lowmem) - lowmem;
-      if (physStart >= dma32End) z[ZONE_NORMAL]!.present += highBytes / PAGE_SIZE;
-    }
+    z[ZONE_NORMAL]!.present += Math.max(0, end - Math.max(start, lowmem)) / PAGE_SIZE;
   }
-
-  for (const id of topo.nodeIds) {
-    const n = topo.node(id);
-    if (n.movable && n.memoryBytes > 0) zones.get(id)![ZONE_MOVABLE]!.present = n.memoryBytes / PAGE_SIZE;
-  }
-
-  // memmap: 64 bytes per present page, from the node's own highest boot zone, or for a
-  // movable node from the nearest node with boot memory.
-  const chargeMemmap = (owner: number, pages: number) => {
-    const memmapPages = Math.ceil((pages * STRUCT_PAGE_BYTES) / PAGE_SIZE);
-    const target = zones.get(owner)!;
-    const zone = [ZONE_NORMAL, ZONE_DMA32, ZONE_DMA].map((t) => target[t]!).find((zz) => zz.present > 0);
-    if (!zone) return;
-    zone.managed -= memmapPages;
-    reserved.set(owner, (reserved.get(owner) ?? 0) + memmapPages);
-  };
+  for (const id of movableNodes) zones.get(id)![ZONE_MOVABLE]!.present = topo.node(id).memoryBytes / PAGE_SIZE;
   for (const [, zs] of zones) for (const zz of zs) zz.managed = zz.present;
-  for (const id of bootNodes) {
-    chargeMemmap(id, zones.get(id)!.reduce((s, zz) => s + zz.present, 0));
-  }
 
-  // Boot: watermarks from boot memory only (init_per_zone_wmark_min at postcore time).
+  const highestBootZone = (id: number) =>
+    [ZONE_NORMAL, ZONE_DMA32, ZONE_DMA].map((t) => zones.get(id)![t]!).find((zz) => zz.present > 0)!;
+  const reserve = (id: number, pages: number, zone = highestBootZone(id)) => {
+    zone.managed -= pages;
+    reserved.set(id, (reserved.get(id) ?? 0) + pages);
+  };
+  const first = bootNodes[0]!;
+  const last = bootNodes[bootNodes.length - 1]!;
+  for (const id of bootNodes) {
+    const zs = zones.get(id)!;
+    if (zs[ZONE_DMA]!.present) reserve(id, Math.min(R.dmaReserved, zs[ZONE_DMA]!.present), zs[ZONE_DMA]);
+    const present = zs.reduce((sum, zz) => sum + zz.present, 0);
+    reserve(id, Math.ceil((present * STRUCT_PAGE_BYTES) / PAGE_SIZE));
+    if (id === first) reserve(id, R.kernel);
+    else reserve(id, R.perNode + (id === last ? R.lastNode : 0));
+  }
+  const memoryless = topo.nodeIds.filter((id) => topo.node(id).memoryBytes === 0 && topo.hasCpus(id)).length;
+  if (memoryless) reserve(last, memoryless * R.memorylessNode);
+  if (movableNodes.length || lowmem < bootTotal) {
+    // the software IO TLB sits at the top of memory below 4 GiB
+    const top = [...bootNodes].reverse().find((id) => zones.get(id)![ZONE_DMA32]!.present > 0);
+    if (top !== undefined) reserve(top, R.swiotlb, zones.get(top)![ZONE_DMA32]);
+  }
+  if (movableNodes.length) reserve(last, movableNodes.length * R.hotplugNode);
+
+  // Boot: watermarks from boot memory while init memory and the initrd are still reserved.
+  const initZone = highestBootZone(first);
+  const initrdZone = highestBootZone(last);
+  initZone.managed -= R.initMemory;
+  initrdZone.managed -= R.initrd;
   const online: Zone[] = [];
   for (const id of bootNodes) online.push(...zones.get(id)!.filter((zz) => zz.populated));
   let minFreeKbytes = calculateMinFreeKbytes(online);
+  setupPerZoneWmarks(online, minFreeKbytes);
+  // hugepage_init() → start_stop_khugepaged() → set_recommended_min_free_kbytes()
+  const thp = opts.thp !== undefined && opts.thp !== "never";
+  minFreeKbytes = recommendedMinFreeKbytes(online, minFreeKbytes, thp);
   setupPerZoneWmarks(online, minFreeKbytes);
 
   // Hot-plugged movable memory, onlined one memory block at a time (online_pages calls
   // init_per_zone_wmark_min for every block).
   const blockBytes = ramOffset < MEM_SIZE_FOR_LARGE_BLOCK ? MIN_MEMORY_BLOCK : MAX_MEMORY_BLOCK;
-  for (const id of topo.nodeIds) {
-    const n = topo.node(id);
-    if (!n.movable || n.memoryBytes === 0) continue;
+  const blockPages = blockBytes / PAGE_SIZE;
+  const memmapFromFree = new Map<Zone, number>();
+  for (const id of movableNodes) {
     const mz = zones.get(id)![ZONE_MOVABLE]!;
     const total = mz.present;
-    const memmapOwner = nearestBootNode(topo, id, bootNodes);
-    if (memmapOwner !== undefined) chargeMemmap(memmapOwner, total);
+    const owner = nearestBootNode(topo, id, bootNodes);
+    if (owner !== undefined) {
+      const oz = highestBootZone(owner);
+      memmapFromFree.set(oz, (memmapFromFree.get(oz) ?? 0) + Math.ceil((total * STRUCT_PAGE_BYTES) / PAGE_SIZE));
+    }
     mz.managed = 0;
-    if (!online.includes(mz)) online.push(mz);
-    const blockPages = blockBytes / PAGE_SIZE;
+    online.push(mz);
     for (let done = 0; done < total; done += blockPages) {
       mz.managed += Math.min(blockPages, total - done);
+      // init_per_zone_wmark_min(): calculate, set watermarks, then khugepaged_min_free_kbytes_update()
       minFreeKbytes = calculateMinFreeKbytes(online);
       setupPerZoneWmarks(online, minFreeKbytes);
+      if (thp) {
+        minFreeKbytes = recommendedMinFreeKbytes(online, minFreeKbytes, true);
+        setupPerZoneWmarks(online, minFreeKbytes);
+      }
     }
   }
-
-  if (opts.minFreeKbytes !== undefined) minFreeKbytes = opts.minFreeKbytes;
-  setupPerZoneWmarks(online, minFreeKbytes);
   for (const [, zs] of zones) setupPerZoneLowmemReserve(zs);
+  initZone.managed += R.initMemory;
+  initrdZone.managed += R.initrd;
+  // vm.min_free_kbytes written after boot recomputes the watermarks with the memory then managed
+  if (opts.minFreeKbytes !== undefined) {
+    minFreeKbytes = opts.minFreeKbytes;
+    setupPerZoneWmarks(online, minFreeKbytes);
+    for (const [, zs] of zones) setupPerZoneLowmemReserve(zs);
+  }
   for (const [, zs] of zones) for (const zz of zs) zz.free = Math.max(0, zz.managed);
+  for (const id of bootNodes) {
+    const zz = highestBootZone(id);
+    zz.free = Math.max(0, zz.free - R.inUse - (memmapFromFree.get(zz) ?? 0));
+  }
   return { zones, minFreeKbytes, reservedPages: reserved };
 }
 
@@ -218,12 +303,7 @@ function intSqrt(x: number): number {
  * in zones up to ZONE_NORMAL.
  */
 export function calculateMinFreeKbytes(zones: readonly Zone[]): number {
-  let pages = 0;
-  for (const z of zones) {
-    if (z.type > ZONE_NORMAL) continue;
-    if (z.managed > z.high) pages += z.managed - z.high;
-  }
-  const lowmemKbytes = pages * (PAGE_SIZE >> 10);
+  const lowmemKbytes = nrFreeBufferPages(zones) * (PAGE_SIZE >> 10);
   return Math.min(262144, Math.max(128, intSqrt(lowmemKbytes * 16)));
 }
 

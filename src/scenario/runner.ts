@@ -98,6 +98,7 @@ export function bootScenario(sc: Scenario, opts: RunOptions = {}): Kernel {
   const k = new Kernel(sc.machine, {
     version: sc.kernel.version,
     minFreeKbytes: sc.kernel.minFreeKbytes,
+    thp: sc.kernel.thp,
     weights: sc.kernel.weights,
     design: resolveDesign(opts.design ?? sc.design),
     explain: opts.explain,

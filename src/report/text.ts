@@ -1,0 +1,144 @@
+/**
+ * The report of `cdmsim run`: each step with its result and expectation, pages per node
+ * of each mapping, numastat, and numa_maps per task.
+ */
+import { PAGE_SIZE } from "../kernel/constants.js";
+import type { Kernel } from "../kernel/kernel.js";
+import { numaMaps } from "../kernel/procfs.js";
+import type { RunOutput, StepResult } from "../scenario/runner.js";
+import { describeStep } from "./describe.js";
+import { numastatCompat } from "./numastat.js";
+import type { Style } from "./style.js";
+
+function fmtRet(r: StepResult, op: string): string {
+  if (r.skipped) return "skipped (task was killed)";
+  if (r.oom) return "killed by the OOM killer";
+  if (r.errno) return `${r.ret} ${r.errno}`;
+  if (op === "mmap" && r.ret !== null) return `0x${r.ret.toString(16)}`;
+  return String(r.ret);
+}
+
+function fmtOut(out: Record<string, unknown> | undefined, op: string): string {
+  if (!out) return "";
+  if (op === "numastat" || op === "cat" || op === "fallback_order") return "";
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(out)) {
+    if (k === "pages") {
+      const e = Object.entries(v as Record<string, number>);
+      parts.push(e.length ? e.map(([n, c]) => `N${n}=${c}`).join(" ") : "no pages");
+    } else if (k === "nodes") parts.push(`nodes {${v}}`);
+    else if (k === "mode_flags") {
+      if ((v as string[]).length) parts.push((v as string[]).join("|"));
+    } else parts.push(`${k} ${String(v)}`);
+  }
+  return parts.join(", ");
+}
+
+function human(bytes: number): string {
+  for (const [u, d] of [
+    ["TiB", 2 ** 40],
+    ["GiB", 2 ** 30],
+    ["MiB", 2 ** 20],
+    ["KiB", 2 ** 10],
+  ] as const) {
+    if (bytes >= d && bytes % d === 0) return `${bytes / d} ${u}`;
+  }
+  return `${bytes} B`;
+}
+
+function table(rows: string[][], indent = "  "): string[] {
+  const widths: number[] = [];
+  for (const r of rows) {
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  }
+  return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd());
+}
+
+/** numastat as the tool prints it, from the model's counters */
+export function numastatText(k: Kernel): string {
+  return numastatCompat(k.online.ids().map((id) => ({ id, stat: k.numastat.get(id)! })));
+}
+
+export function renderRun(run: RunOutput, s: Style): string {
+  const { result, scenario: sc, kernel: k } = run;
+  const out: string[] = [];
+  out.push(
+    s.bold(`${result.scenario}`) +
+      ` — design ${result.design}, model of Linux ${result.kernel}${sc.file ? `, from ${sc.file}` : ""}`,
+  );
+  if (sc.description) out.push(s.dim(sc.description.trim()));
+
+  out.push("", s.bold("Steps"));
+  const rows: string[][] = [["#", "task", "call", "result", "out", "expect"]];
+  const notes: string[] = [];
+  for (const r of result.steps) {
+    const step = sc.steps[r.index]!;
+    let ex = "";
+    if (r.expect === "pass") ex = s.green("pass");
+    if (r.expect === "fail") {
+      ex = s.red("FAIL");
+      for (const m of r.mismatches ?? []) {
+        notes.push(`  step ${r.index} (${r.task} ${step.op}): ${m.key} expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`);
+      }
+    }
+    rows.push([String(r.index), r.task, describeStep(step), fmtRet(r, step.op), fmtOut(r.out, step.op), ex]);
+  }
+  out.push(...table(rows));
+  if (notes.length) out.push("", s.red("Expectations that did not hold"), ...notes);
+
+  const textOuts = result.steps.filter((r) => r.out && (r.op === "cat" || r.op === "fallback_order"));
+  for (const r of textOuts) {
+    out.push("", s.bold(`Step ${r.index} output`));
+    const text = r.out!.text ?? (r.out!.lines as string[] | undefined)?.join("\n");
+    out.push(String(text ?? "").replace(/\n$/, ""));
+  }
+
+  const maps = Object.entries(result.mappings);
+  if (maps.length) {
+    out.push("", s.bold("Mappings (resident pages per node at the end)"));
+    const nodes = k.nMemory.ids();
+    const mrows: string[][] = [["mapping", "start", "length", "policy", ...nodes.map((n) => `N${n}`)]];
+    for (const [name, m] of maps) {
+      mrows.push([name, m.start, human(m.length), m.policy, ...nodes.map((n) => String(m.pages[String(n)] ?? "·"))]);
+    }
+    out.push(...table(mrows));
+  }
+
+  if (result.events.length) {
+    out.push("", s.bold("Events"));
+    for (const e of result.events) {
+      if (e.kind === "oom") {
+        out.push(
+          `  step ${e.step}: ${s.red("OOM killer")} invoked by ${e.task} (constraint ${e.constraint}` +
+            `${e.nodemask ? `, nodemask ${e.nodemask}` : ""}): killed ${e.victim ?? "nobody"}` +
+            `${e.victim ? ` (${e.victimRss} resident pages, ${human(e.victimRss * PAGE_SIZE)})` : ""}`,
+        );
+      } else if (e.kind === "alloc_failure") {
+        out.push(`  step ${e.step}: ${s.yellow("allocation failed")} for ${e.task}: ${e.reason}`);
+      }
+    }
+  }
+
+  out.push("", s.bold("numastat"));
+  out.push(numastatText(k).replace(/\n$/, ""));
+
+  out.push("", s.bold("numa_maps"));
+  for (const t of k.tasks.values()) {
+    if (!t.alive) {
+      out.push(`  ${t.name}: ${t.state}`);
+      continue;
+    }
+    const text = numaMaps(k, t);
+    out.push(`  ${t.name} (pid ${t.pid}, cpu ${t.cpu}, node ${t.numaNodeId}):`);
+    out.push(text ? text.replace(/\n$/, "").split("\n").map((l) => `    ${l}`).join("\n") : "    (no mappings)");
+  }
+
+  const checked = result.steps.filter((r) => r.expect).length;
+  const failed = result.steps.filter((r) => r.expect === "fail").length;
+  out.push("");
+  if (failed) out.push(s.red(`Result: ${failed} of ${checked} expectations failed.`));
+  else out.push(s.green(`Result: ok${checked ? ` — ${checked} expectation${checked === 1 ? "" : "s"} held` : ""}.`));
+  return `${out.join("\n")}\n`;
+}
