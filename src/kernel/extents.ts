@@ -90,6 +90,25 @@ function merge(a: Extent, b: Extent): Extent {
 
 const LEAF_MAX = 64;
 
+/**
+ * What the model needs of a page table (or of a shared object's page cache): extents by
+ * page index. ExtentMap is the implementation; tests substitute a page-by-page one.
+ */
+export interface PageTable {
+  /** resident entries (zero-page entries included) */
+  readonly pages: number;
+  /** number of extents */
+  readonly size: number;
+  lookup(index: number): Extent | undefined;
+  /** extents overlapping [from, to), clipped, in order */
+  range(from: number, to: number): Extent[];
+  all(): Iterable<Extent>;
+  removeRange(from: number, to: number): Extent[];
+  /** insert over a range that holds nothing */
+  insert(ext: Extent): void;
+  nodeCounts(from: number, to: number, into?: Map<number, number>): Map<number, number>;
+}
+
 /** A leaf: extents in order, with their end indices in a parallel number array. */
 class Leaf {
   items: Extent[];
@@ -116,7 +135,7 @@ class Leaf {
  * index of every extent and of every leaf is kept in plain number arrays, which binary
  * searches read without touching the extent objects.
  */
-export class ExtentMap {
+export class ExtentMap implements PageTable {
   private leaves: Leaf[] = [];
   /** leafEnd[li] = end of the last extent of leaf li */
   private leafEnd: number[] = [];

@@ -5,12 +5,12 @@
  * shared anonymous memory allocates. Pages are allocated a run at a time.
  */
 import { PROT_READ, PROT_WRITE, PROT_EXEC } from "./constants.js";
-import { type Extent, type ExtentMap, makeExtent, PG_ANON, PG_DIRTY, PTE_WRITE, ZERO_PAGE } from "./extents.js";
+import { type Extent, makeExtent, type PageTable, PG_ANON, PG_DIRTY, PTE_WRITE, ZERO_PAGE } from "./extents.js";
 import { GFP_HIGHUSER_MOVABLE } from "./gfp.js";
 import type { Kernel, Task } from "./kernel.js";
 import { getTaskPolicy, type MemPolicy } from "./mempolicy.js";
 import type { Vma } from "./mm.js";
-import { allocateRun, type RunStop, type Segment, vmaAllocPlan } from "./policy-alloc.js";
+import { type RunStop, type Segment, vmaAllocPlan } from "./policy-alloc.js";
 
 export type Access = "read" | "write";
 
@@ -30,7 +30,7 @@ interface Piece {
 }
 
 /** Split [start, end) into the map's extents and the holes between them. */
-export function pieces(map: ExtentMap, start: number, end: number): Piece[] {
+export function pieces(map: PageTable, start: number, end: number): Piece[] {
   const out: Piece[] = [];
   let cur = start;
   for (const e of map.range(start, end)) {
@@ -117,7 +117,7 @@ function faultPrivate(k: Kernel, task: Task, vma: Vma, start: number, end: numbe
   const { pol, source } = vmaPolicy(task, vma, start);
   for (const run of runs) {
     const plan = vmaAllocPlan(k, task, pol, source, GFP_HIGHUSER_MOVABLE, 0, vma.indexOf(run.start));
-    const r = allocateRun(k, task, plan, run.end - run.start, label, run.start);
+    const r = k.allocate(k, task, plan, run.end - run.start, label, run.start);
     // zero-page entries are replaced (the zero page is not freed)
     if (run.mapped) pte.removeRange(run.start, run.start + r.done);
     for (const e of segmentExtents(run.start, r.segments, PTE_WRITE | PG_DIRTY | PG_ANON)) pte.insert(e);
@@ -171,7 +171,7 @@ function faultShared(k: Kernel, task: Task, vma: Vma, start: number, end: number
         const pol = sp ?? getTaskPolicy(task);
         const source = sp ? "shared" : task.mempolicy ? "task" : "default";
         const plan = vmaAllocPlan(k, task, pol, source, GFP_HIGHUSER_MOVABLE, 0, obj.ino + idx);
-        const r = allocateRun(k, task, plan, runEnd - idx, label, idx, "object");
+        const r = k.allocate(k, task, plan, runEnd - idx, label, idx, "object");
         const objFlags = write ? PG_DIRTY : 0;
         for (const e of segmentExtents(idx, r.segments, objFlags)) obj.pages.insert(e);
         const v0 = vma.start + (idx - vma.pgoff);
@@ -185,7 +185,7 @@ function faultShared(k: Kernel, task: Task, vma: Vma, start: number, end: number
   return { faults };
 }
 
-function markDirty(map: ExtentMap, from: number, to: number): void {
+function markDirty(map: PageTable, from: number, to: number): void {
   for (const e of [...map.range(from, to)]) {
     if (e.flags & PG_DIRTY) continue;
     map.removeRange(e.start, e.start + e.count);

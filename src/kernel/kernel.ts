@@ -9,7 +9,9 @@ import type { Design, DesignContext } from "./design.js";
 import type { PassTrace } from "./page-alloc.js";
 import { type AllocEnv, type AllocTask, firstZonesZonelist } from "./page-alloc.js";
 import type { MemPolicy, PolicyTask } from "./mempolicy.js";
+import { ExtentMap, type PageTable } from "./extents.js";
 import { Mm, ShmemObject } from "./mm.js";
+import { allocateRun } from "./policy-alloc.js";
 import { Nodemask } from "./nodemask.js";
 import type { MachineSpec } from "./topology.js";
 import { Topology } from "./topology.js";
@@ -35,6 +37,9 @@ export const NUMASTAT_FIELDS = [
   "other_node",
 ] as const;
 
+/** How a run of pages is allocated (policy-alloc's allocateRun; tests substitute a page-by-page one). */
+export type AllocateRun = typeof allocateRun;
+
 export interface KernelOptions {
   version?: string;
   minFreeKbytes?: number;
@@ -45,6 +50,10 @@ export interface KernelOptions {
   design: Design;
   /** collect allocation decisions as events (for --explain) */
   explain?: boolean;
+  /** page tables: ExtentMap unless a test substitutes another representation */
+  pageTable?: () => PageTable;
+  /** the run allocator: allocateRun unless a test substitutes another */
+  allocator?: AllocateRun;
 }
 
 /** An allocation decision, as `--explain` shows it. */
@@ -104,12 +113,13 @@ export class Task implements PolicyTask {
   ilPrev = MAX_NUMNODES - 1;
   ilWeight = 0;
   memsAllowed: Nodemask = Nodemask.NONE;
-  readonly mm = new Mm();
+  readonly mm: Mm;
   state: "running" | "killed" | "exited" = "running";
   private readonly kernel: Kernel;
 
   constructor(kernel: Kernel, name: string, pid: number, cpu: number, cpuset: Cpuset, privileged: boolean) {
     this.kernel = kernel;
+    this.mm = new Mm(kernel.newPageTable());
     this.name = name;
     this.pid = pid;
     this.cpu = cpu;
@@ -158,6 +168,9 @@ export class Kernel {
   readonly events: KernelEvent[] = [];
   /** the step being executed, for events */
   step = -1;
+  /** allocate a run of pages under a plan (see policy-alloc.ts) */
+  readonly allocate: AllocateRun;
+  private readonly pageTableFactory: () => PageTable;
   private nextPid = 100;
   private nextIno = 1;
   private allocEnvCache: AllocEnv | undefined;
@@ -171,6 +184,8 @@ export class Kernel {
     this.version = new KernelVersion(opts.version ?? "6.1");
     this.design = opts.design;
     this.explain = opts.explain ?? false;
+    this.allocate = opts.allocator ?? allocateRun;
+    this.pageTableFactory = opts.pageTable ?? (() => new ExtentMap());
     this.designCtx = { cdmNodes: new Set(machine.nodes.filter((n) => n.cdm).map((n) => n.id)) };
     const layout = layoutZones(this.topo, { minFreeKbytes: opts.minFreeKbytes, thp: opts.thp });
     this.zones = layout.zones;
@@ -340,7 +355,11 @@ export class Kernel {
   }
 
   newShmemObject(pages: number): ShmemObject {
-    return new ShmemObject(this.nextIno++, pages);
+    return new ShmemObject(this.nextIno++, pages, this.newPageTable());
+  }
+
+  newPageTable(): PageTable {
+    return this.pageTableFactory();
   }
 
   /** Count an allocation of `n` calls in zone z (zone_statistics) and interleave hits. */

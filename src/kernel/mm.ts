@@ -4,7 +4,7 @@
  * (mm/shmem.c, mm/mempolicy.c: shared_policy_replace, mpol_shared_policy_lookup).
  */
 import { MAP_SHARED, PAGE_SHIFT } from "./constants.js";
-import { ExtentMap } from "./extents.js";
+import type { PageTable } from "./extents.js";
 import { type MemPolicy, mpolEqual } from "./mempolicy.js";
 
 /** A MAP_SHARED|MAP_ANONYMOUS object (a shmem inode): its pages and its shared policy. */
@@ -12,16 +12,17 @@ export class ShmemObject {
   /** i_ino: biases the interleave index of the object's pages (shmem_alloc_page) */
   readonly ino: number;
   /** page index → zone */
-  readonly pages = new ExtentMap();
+  readonly pages: PageTable;
   /** The shared policy tree: non-overlapping [start, end) page index ranges. */
   sharedPolicy: { start: number; end: number; policy: MemPolicy }[] = [];
   /** number of VMAs mapping the object */
   mappers = 0;
   readonly sizePages: number;
 
-  constructor(ino: number, sizePages: number) {
+  constructor(ino: number, sizePages: number, pages: PageTable) {
     this.ino = ino;
     this.sizePages = sizePages;
+    this.pages = pages;
   }
 
   /** mpol_shared_policy_lookup() */
@@ -99,7 +100,11 @@ export class Vma {
 export class Mm {
   vmas: Vma[] = [];
   /** vpn → zone of the mapped page (ZERO_PAGE for the zero page), with pte state */
-  readonly pte = new ExtentMap();
+  readonly pte: PageTable;
+
+  constructor(pte: PageTable) {
+    this.pte = pte;
+  }
 
   /** find_vma(): the first VMA ending above vpn */
   findVmaIndex(vpn: number): number {

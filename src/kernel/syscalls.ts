@@ -49,7 +49,7 @@ import {
 } from "./mempolicy.js";
 import { type Mm, Vma } from "./mm.js";
 import { Nodemask } from "./nodemask.js";
-import { type AllocPlan, allocateRun, taskAllocPlan, vmaAllocPlan } from "./policy-alloc.js";
+import { type AllocPlan, taskAllocPlan, vmaAllocPlan } from "./policy-alloc.js";
 import { unmapAndFree, zoneCounts } from "./release.js";
 
 const U64 = 1n << 64n;
@@ -346,7 +346,7 @@ function migrateQueued(k: Kernel, task: Task, runs: { start: number; end: number
       const stop = Math.min(run.end, vma.end);
       const { pol, source } = vmaPolicy(task, vma, at);
       const plan = vmaAllocPlan(k, task, pol, source, gfp, 0, vma.indexOf(at));
-      const r = allocateRun(k, task, plan, stop - at, "migrate", at);
+      const r = k.allocate(k, task, plan, stop - at, "migrate", at);
       const old = task.mm.pte.removeRange(at, at + r.done);
       const flags = old[0]?.flags ?? PTE_WRITE | PG_DIRTY | PG_ANON;
       let cur = at;
@@ -525,7 +525,7 @@ export function sysKalloc(k: Kernel, task: Task, gfp: number, node: number | nul
     const source = useTask ? (task.mempolicy ? "task" : "default") : "default";
     plan = taskAllocPlan(k, task, pol, source, gfp, order);
   }
-  const r = allocateRun(k, task, plan, count, "kalloc", 0, "none");
+  const r = k.allocate(k, task, plan, count, "kalloc", 0, "none");
   const byNode = new Map<number, number>();
   for (const s of r.segments) {
     const per = new Map<number, number>();

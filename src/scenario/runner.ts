@@ -4,7 +4,15 @@
  */
 import { PAGE_SHIFT, PAGE_SIZE } from "../kernel/constants.js";
 import type { Design } from "../kernel/design.js";
-import { type AllocEvent, Kernel, type KernelEvent, NUMASTAT_FIELDS, type NumaStat, type Task } from "../kernel/kernel.js";
+import {
+  type AllocEvent,
+  Kernel,
+  type KernelEvent,
+  type KernelOptions,
+  NUMASTAT_FIELDS,
+  type NumaStat,
+  type Task,
+} from "../kernel/kernel.js";
 import { getTaskPolicy, mpolToStr } from "../kernel/mempolicy.js";
 import { Nodemask } from "../kernel/nodemask.js";
 import { numaMaps, readSysNode } from "../kernel/procfs.js";
@@ -78,6 +86,9 @@ export interface RunOptions {
   /** run under this design instead of the scenario's */
   design?: string;
   explain?: boolean;
+  /** substitute representations (the tests' page-by-page reference model) */
+  pageTable?: KernelOptions["pageTable"];
+  allocator?: KernelOptions["allocator"];
 }
 
 interface Mapping {
@@ -102,6 +113,8 @@ export function bootScenario(sc: Scenario, opts: RunOptions = {}): Kernel {
     weights: sc.kernel.weights,
     design: resolveDesign(opts.design ?? sc.design),
     explain: opts.explain,
+    pageTable: opts.pageTable,
+    allocator: opts.allocator,
   });
   for (const c of sc.cgroups) {
     const cs = k.createCgroup(c.path);
