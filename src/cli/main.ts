@@ -26,7 +26,11 @@ interface OptionDef {
 }
 
 const OPTIONS: Record<string, OptionDef> = {
-  json: { flags: "--json", description: "print the result as JSON (machine-readable)", commands: ["run", "topo", "demo"] },
+  json: {
+    flags: "--json",
+    description: "print the result as JSON (machine-readable)",
+    commands: ["run", "topo", "demo"],
+  },
   explain: {
     flags: "--explain",
     description: "show every allocation decision: policy, nodemask, cpuset, zonelist walk, zone verdicts",
@@ -38,7 +42,11 @@ const OPTIONS: Record<string, OptionDef> = {
     commands: ["run", "topo"],
     choices: designIds(),
   },
-  zones: { flags: "--zones", description: "also list zones with managed pages and watermarks", commands: ["topo"] },
+  zones: {
+    flags: "--zones",
+    description: "also list zones with managed pages and watermarks",
+    commands: ["topo"],
+  },
 };
 
 function addOptions(cmd: Command, name: string): Command {
@@ -77,8 +85,24 @@ function runFiles(files: string[], opts: RunFlags): number {
   const style = styleFor(process.stdout);
   let status = 0;
   const results: unknown[] = [];
+  // check every file before running any, so that an invalid one leaves no partial output
+  const scenarios = [];
+  const problems: ScenarioError[] = [];
   for (const f of files) {
-    const sc = loadScenario(f);
+    try {
+      scenarios.push(loadScenario(f));
+    } catch (e) {
+      if (!(e instanceof ScenarioError)) throw e;
+      problems.push(e);
+    }
+  }
+  if (problems.length)
+    throw new ScenarioError(
+      problems[0]!.file,
+      problems.flatMap((p) => p.problems.map((q) => ({ ...q, file: p.file }))),
+    );
+  for (const [i, sc] of scenarios.entries()) {
+    const f = files[i]!;
     const run = runScenario(sc, { design: opts.design, explain: opts.explain });
     if (!run.result.ok) status = 1;
     if (opts.json) {
@@ -87,9 +111,13 @@ function runFiles(files: string[], opts: RunFlags): number {
     }
     if (files.length > 1) process.stdout.write(`${style.bold(`== ${f}`)}\n`);
     process.stdout.write(renderRun(run, style));
-    if (opts.explain) process.stdout.write(`\n${style.bold("Allocation decisions")}\n${renderExplain(sc, run.decisions, style)}\n`);
+    if (opts.explain)
+      process.stdout.write(
+        `\n${style.bold("Allocation decisions")}\n${renderExplain(sc, run.decisions, style)}\n`,
+      );
   }
-  if (opts.json) process.stdout.write(`${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`);
+  if (opts.json)
+    process.stdout.write(`${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`);
   return status;
 }
 
@@ -106,7 +134,12 @@ function topo(source: string, opts: { json?: boolean; zones?: boolean; design?: 
     k = bootScenario(sc, { design: opts.design });
   } else {
     throw new ScenarioError(source, [
-      { line: 0, column: 0, field: "", message: `no such file, and no preset of that name (presets: ${presetIds().join(", ")})` },
+      {
+        line: 0,
+        column: 0,
+        field: "",
+        message: `no such file, and no preset of that name (presets: ${presetIds().join(", ")})`,
+      },
     ]);
   }
   if (opts.json) {
@@ -119,9 +152,12 @@ function topo(source: string, opts: { json?: boolean; zones?: boolean; design?: 
 
 export function buildProgram(setStatus: (n: number) => void): Command {
   const program = new Command("cdmsim")
-    .description("An executable model of Linux NUMA page placement, with the CDM node and its alternatives as designs")
+    .description(
+      "An executable model of Linux NUMA page placement, with the CDM node and its alternatives as designs",
+    )
     .version(version())
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .exitOverride();
   addOptions(
     program
       .command("run")
@@ -155,7 +191,6 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram((n) => {
     status = n;
   });
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
     return status;

@@ -87,12 +87,39 @@ export function parseFlags(v: string | number | (string | number)[], path: Path,
     }
     const val = table[name];
     if (val === undefined) {
-      const near = Object.keys(table).filter((k) => k.includes(name.replace(/^(MPOL_|MAP_|PROT_|GFP_|__GFP_)/, "")));
-      throw new FieldError(at, `unknown name "${name}"${near.length ? ` (did you mean ${near.slice(0, 3).join(", ")}?)` : ""}`);
+      const near = closest(name, Object.keys(table));
+      throw new FieldError(at, `unknown name "${name}"${near ? ` (did you mean ${near}?)` : ""}`);
     }
     out |= val;
   }
   return out;
+}
+
+/** The known name nearest to a misspelt one (edit distance at most 2), if any. */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of known) {
+    const d = editDistance(name.toUpperCase(), k.toUpperCase());
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
 }
 
 function parseInt64(v: number | string, path: Path): bigint {

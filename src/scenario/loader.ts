@@ -13,6 +13,8 @@ import type { Scenario, SourcePos } from "./types.js";
 export const MAX_SCENARIO_BYTES = 8 * 1024 * 1024;
 
 export interface ScenarioProblem {
+  /** the file, when it differs from the error's (several files checked at once) */
+  file?: string;
   line: number;
   column: number;
   field: string;
@@ -26,7 +28,14 @@ export class ScenarioError extends Error {
   readonly exitCode = 2;
 
   constructor(file: string, problems: ScenarioProblem[]) {
-    super(problems.map((p) => `${file}:${p.line}:${p.column}: ${p.field ? `${p.field}: ` : ""}${p.message}`).join("\n"));
+    super(
+      problems
+        .map(
+          (p) =>
+            `${p.file ?? file}${p.line ? `:${p.line}:${p.column}` : ""}: ${p.field ? `${p.field}: ` : ""}${p.message}`,
+        )
+        .join("\n"),
+    );
     this.file = file;
     this.problems = problems;
   }
@@ -94,7 +103,9 @@ function zodProblems(err: ZodError, where: (p: Path) => SourcePos): ScenarioProb
 /** Parse and check a scenario from text. */
 export function parseScenario(text: string, file = "<scenario>"): Scenario {
   if (text.length > MAX_SCENARIO_BYTES) {
-    throw new ScenarioError(file, [{ line: 1, column: 1, field: "", message: `the file is larger than ${MAX_SCENARIO_BYTES} bytes` }]);
+    throw new ScenarioError(file, [
+      { line: 1, column: 1, field: "", message: `the file is larger than ${MAX_SCENARIO_BYTES} bytes` },
+    ]);
   }
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, version: "1.2" });
@@ -114,7 +125,9 @@ export function parseScenario(text: string, file = "<scenario>"): Scenario {
     throw new ScenarioError(file, [{ line: 1, column: 1, field: "", message: (e as Error).message }]);
   }
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new ScenarioError(file, [{ line: 1, column: 1, field: "", message: "a scenario is a map with at least `machine`" }]);
+    throw new ScenarioError(file, [
+      { line: 1, column: 1, field: "", message: "a scenario is a map with at least `machine`" },
+    ]);
   }
   const where = (p: Path) => locate(doc, lc, p);
   const parsed = ScenarioSchema.safeParse(data);
@@ -137,10 +150,25 @@ export function loadScenario(file: string): Scenario {
   try {
     size = statSync(file).size;
   } catch (e) {
-    throw new ScenarioError(file, [{ line: 0, column: 0, field: "", message: `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    throw new ScenarioError(file, [
+      { line: 0, column: 0, field: "", message: `cannot read the file (${why})` },
+    ]);
   }
   if (size > MAX_SCENARIO_BYTES) {
-    throw new ScenarioError(file, [{ line: 1, column: 1, field: "", message: `the file is larger than ${MAX_SCENARIO_BYTES} bytes` }]);
+    throw new ScenarioError(file, [
+      { line: 1, column: 1, field: "", message: `the file is larger than ${MAX_SCENARIO_BYTES} bytes` },
+    ]);
   }
-  return parseScenario(readFileSync(file, "utf8"), file);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ScenarioError(file, [
+      { line: 0, column: 0, field: "", message: `cannot read the file (${(e as Error).message})` },
+    ]);
+  }
+  return parseScenario(text, file);
 }

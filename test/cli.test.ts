@@ -1,0 +1,123 @@
+/**
+ * The `cdmsim` command as a user runs it: the compiled bin in a child process.
+ */
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+
+function cdmsim(...args: string[]) {
+  const r = spawnSync(process.execPath, ["bin/cdmsim.js", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("cdmsim run", () => {
+  it("prints the report and exits 0 when every expectation holds", () => {
+    const r = cdmsim("run", "examples/cpuset-vs-mbind.yaml");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("mbind buf 256KiB MPOL_BIND {2}");
+    expect(r.stdout).toContain("7f0000000000 bind:1 anon=64 dirty=64 active=0 N1=64 kernelpagesize_kB=4");
+    expect(r.stdout).toMatch(/numa_hit\s+0\s+64\s+0/);
+    expect(r.stdout).toContain("Result: ok");
+  });
+
+  it("--json prints the result format", () => {
+    const r = cdmsim("run", "examples/cpuset-vs-mbind.yaml", "--json");
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.format).toBe("cdmsim-result/1");
+    expect(j.engine).toBe("model");
+    expect(j.mappings["app:buf"]).toEqual({ start: "0x7f0000000000", length: 262144, policy: "bind:1", pages: { "1": 64 } });
+    expect(j.steps[1]).toMatchObject({ op: "mbind", ret: -1, errno: "EINVAL", expect: "pass" });
+  });
+
+  it("--explain shows the zonelist walk of each decision", () => {
+    const r = cdmsim("run", "examples/spill-onto-gpu-node.yaml", "--explain");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("Allocation decisions");
+    expect(r.stdout).toMatch(/Node 1 DMA32\s+below watermark/);
+    expect(r.stdout).toMatch(/Node 2 Movable\s+taken/);
+  });
+
+  it("exits 1 when an expectation fails, and says which", () => {
+    const r = cdmsim("run", "test/fixtures/failing-expectation.yaml");
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("Expectations that did not hold");
+    expect(r.stdout).toContain('pages expected {"0":8}, got {"1":8}');
+  });
+
+  it("checks every file before running any", () => {
+    const r = cdmsim("run", "examples/cpuset-vs-mbind.yaml", "test/fixtures/invalid/bad-size.yaml");
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+  });
+});
+
+describe("invalid scenarios: exit 2, file:line:column: field: message, no stack trace", () => {
+  const expected: Record<string, RegExp> = {
+    "bad-size.yaml": /bad-size\.yaml:3:27: machine\.nodes\[0\]\.memory: "64Mb" is not a size/,
+    "bad-mode.yaml": /bad-mode\.yaml:6:27: steps\[1\]\.mode: unknown name "MPOL_BINDX" \(did you mean MPOL_BIND\?\)/,
+    "broken-yaml.yaml": /broken-yaml\.yaml:\d+:\d+: /,
+    "unknown-key.json": /unknown-key\.json:1:\d+: machine\.nodes\[0\]: unknown key "extra"/,
+    "unknown-op.yaml": /unknown-op\.yaml:5:\d+: steps\[0\]\.op: unknown op/,
+    "bad-distance.yaml": /bad-distance\.yaml:5:\d+: machine\.distances\[0\]\[1\]: the distance between two nodes is above 10/,
+    "unknown-mapping.yaml": /unknown-mapping\.yaml:5:\d+: steps\[0\]\.addr: task main has no mapping "nothing"/,
+    "missing-task.yaml": /missing-task\.yaml:8:\d+: steps\[0\]: `task` is required/,
+    "no-boot-memory.yaml": /no-boot-memory\.yaml:\d+:\d+: machine\.nodes: at least one node needs memory that is not movable/,
+    "cgroup-mems.yaml": /cgroup-mems\.yaml:5:\d+: cgroups\.\/a\.mems: node 3 has no memory/,
+    "duplicate-node.yaml": /duplicate-node\.yaml:4:\d+: machine\.nodes\[1\]\.id: node 0 is listed twice/,
+    "empty.yaml": /empty\.yaml:1:1: a scenario is a map/,
+  };
+  it("covers every file in test/fixtures/invalid", () => {
+    expect(readdirSync("test/fixtures/invalid").sort()).toEqual(Object.keys(expected).sort());
+  });
+  for (const [file, re] of Object.entries(expected)) {
+    it(file, () => {
+      const r = cdmsim("run", `test/fixtures/invalid/${file}`);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(re);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    });
+  }
+  it("a missing file", () => {
+    const r = cdmsim("run", "test/fixtures/does-not-exist.yaml");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("does-not-exist.yaml: cannot read the file (no such file)");
+  });
+  it("an unknown option or command is a usage error", () => {
+    expect(cdmsim("run", "--frobnicate", "x.yaml").status).toBe(2);
+    expect(cdmsim("frob").status).toBe(2);
+  });
+});
+
+describe("cdmsim topo, schema, demo", () => {
+  it("topo prints numactl --hardware and the fallback order", () => {
+    const r = cdmsim("topo", "examples/spill-onto-gpu-node.yaml");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("available: 3 nodes (0-2)\nnode 0 cpus: 0\nnode 0 size: 332 MB\n");
+    expect(r.stdout).toContain("node 2 cpus:\nnode 2 size: 384 MB\nnode 2 free: 384 MB\n");
+    expect(r.stdout).toContain("node distances:\nnode     0    1    2 \n   0:   10   20   80 \n");
+    expect(r.stdout).toContain("Fallback order for Node 2: 2 0 1 \n");
+  });
+
+  it("topo takes a preset", () => {
+    const r = cdmsim("topo", "power9-ac922");
+    expect(r.status).toBe(0);
+    expect(r.stdout.split("\n")[0]).toBe("available: 8 nodes (0,8,250-255)");
+  });
+
+  it("schema prints a JSON Schema", () => {
+    const r = cdmsim("schema");
+    expect(r.status).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.$schema).toContain("json-schema.org");
+    expect(s.required).toContain("machine");
+  });
+
+  it("demo runs the example shipped with the package", () => {
+    const r = cdmsim("demo");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("power9-v100-demo");
+    expect(r.stdout).toContain("OOM killer");
+  });
+});
