@@ -357,6 +357,16 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
     steps.push({ ...base, ...compileStep(s, path, addr, known) } as Step);
   });
 
+  if (input.kernel?.numa_balancing) {
+    throw new FieldError(["kernel", "numa_balancing"], "NUMA balancing is not modelled yet; remove the key or set it to false");
+  }
+  if (input.kernel?.thp === "always") {
+    throw new FieldError(
+      ["kernel", "thp"],
+      "transparent huge page faults are not modelled yet; use never or madvise (no op uses MADV_HUGEPAGE yet)",
+    );
+  }
+
   return {
     file: fileName,
     name: input.name ?? (fileName ? fileName.replace(/^.*\//, "").replace(/\.(ya?ml|json)$/, "") : "scenario"),
