@@ -101,8 +101,11 @@ function runFiles(files: string[], opts: RunFlags): number {
       problems[0]!.file,
       problems.flatMap((p) => p.problems.map((q) => ({ ...q, file: p.file }))),
     );
+  // progress on a terminal while the results go to a file or a pipe
+  const progress = process.stderr.isTTY && !process.stdout.isTTY && scenarios.length > 1 && !process.env.CI;
   for (const [i, sc] of scenarios.entries()) {
     const f = files[i]!;
+    if (progress) process.stderr.write(`\r\x1b[K[${i + 1}/${scenarios.length}] ${f}`);
     const run = runScenario(sc, { design: opts.design, explain: opts.explain });
     if (!run.result.ok) status = 1;
     if (opts.json) {

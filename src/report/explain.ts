@@ -43,6 +43,21 @@ function where(e: AllocEvent): string {
   return e.target;
 }
 
+function policyText(e: AllocEvent): string {
+  switch (e.policySource) {
+    case "vma":
+      return `VMA policy ${e.policy}`;
+    case "shared":
+      return `shared policy ${e.policy}`;
+    case "task":
+      return `task policy ${e.policy}`;
+    case "default":
+      return "default policy (the local node first)";
+    default:
+      return "no memory policy (alloc_pages_node)";
+  }
+}
+
 /** The decision events of a run, grouped by step. */
 export function renderExplain(sc: Scenario, decisions: readonly AllocEvent[], s: Style): string {
   const out: string[] = [];
@@ -55,8 +70,8 @@ export function renderExplain(sc: Scenario, decisions: readonly AllocEvent[], s:
     }
     const what = e.pages ? `${e.pages} page${e.pages === 1 ? "" : "s"}` : "allocation failed";
     out.push(
-      `  ${what} for ${where(e)}: policy ${e.policy} (${e.policySource}), ${e.gfp}, preferred node ${e.preferredNid}, ` +
-        `nodemask ${e.nodemask ?? "none"}, cpuset mems ${e.cpuset ?? "(cpusets disabled)"}`,
+      `  ${what} for ${where(e)}: ${policyText(e)}, ${e.gfp}, preferred node ${e.preferredNid}, ` +
+        `nodemask ${e.nodemask ?? "none"}, ${e.cpuset === null ? "cpusets disabled" : `cpuset mems ${e.cpuset}`}`,
     );
     for (const p of e.passes) out.push(...passLines(p, s));
     out.push(e.zone ? `    → ${s.bold(e.zone)}` : `    → ${s.red("no page")}`);
