@@ -168,6 +168,8 @@ export class Kernel {
   readonly events: KernelEvent[] = [];
   /** the step being executed, for events */
   step = -1;
+  /** changes whenever zonelists, cpusets or weights change (cached plans are then rebuilt) */
+  generation = 0;
   /** allocate a run of pages under a plan (see policy-alloc.ts) */
   readonly allocate: AllocateRun;
   private readonly pageTableFactory: () => PageTable;
@@ -289,6 +291,7 @@ export class Kernel {
   invalidateAllocEnv(): void {
     this.allocEnvCache = undefined;
     this.allocTaskCache.clear();
+    this.generation++;
   }
 
   /** The allocator's view of a task (kept until the task's CPU or cpuset changes). */

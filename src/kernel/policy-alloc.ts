@@ -81,11 +81,74 @@ function weightedCycle(k: Kernel, pol: MemPolicy, numaNodeId: number): number[] 
   return out;
 }
 
+interface CachedPlan {
+  nodes: unknown;
+  homeNode: number;
+  mode: number;
+  task: Task;
+  memsAllowed: unknown;
+  numaNodeId: number;
+  policyZone: number;
+  gfp: number;
+  order: number;
+  source: string;
+  generation: number;
+  plan: AllocPlan;
+}
+
+/** Plans depend only on the policy, the task's CPU and cpuset, and the request: reuse them. */
+const planCache = new WeakMap<MemPolicy, CachedPlan>();
+
 /**
  * vma_alloc_folio() for a run of pages whose interleave index starts at `ilx`
  * (vm_pgoff + page offset; i_ino + index for shmem).
  */
 export function vmaAllocPlan(
+  k: Kernel,
+  task: Task,
+  pol: MemPolicy,
+  policySource: string,
+  gfp: number,
+  order: number,
+  ilx: number,
+): AllocPlan {
+  const c = planCache.get(pol);
+  if (
+    c &&
+    c.nodes === pol.nodes &&
+    c.homeNode === pol.homeNode &&
+    c.mode === pol.mode &&
+    c.task === task &&
+    c.memsAllowed === task.memsAllowed &&
+    c.numaNodeId === task.numaNodeId &&
+    c.policyZone === k.policyZone &&
+    c.gfp === gfp &&
+    c.order === order &&
+    c.source === policySource &&
+    c.generation === k.generation
+  ) {
+    const n = c.plan.slots.length;
+    return n === 1 ? c.plan : { ...c.plan, phase: ilx % n };
+  }
+  const plan = buildVmaAllocPlan(k, task, pol, policySource, gfp, order, ilx);
+  planCache.set(pol, {
+    nodes: pol.nodes,
+    homeNode: pol.homeNode,
+    mode: pol.mode,
+    task,
+    memsAllowed: task.memsAllowed,
+    numaNodeId: task.numaNodeId,
+    policyZone: k.policyZone,
+    gfp,
+    order,
+    source: policySource,
+    generation: k.generation,
+    plan,
+  });
+  return plan;
+}
+
+function buildVmaAllocPlan(
   k: Kernel,
   task: Task,
   pol: MemPolicy,

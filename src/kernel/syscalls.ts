@@ -564,6 +564,7 @@ export function sysSysfsWrite(k: Kernel, task: Task, path: string, value: string
   }
   if (k.version.weightedInterleaveAuto && (w < 1 || w > 255)) return fail("EINVAL");
   k.weights.set(Number(m[1]), w);
+  k.invalidateAllocEnv(); // weighted-interleave cycles change
   return ok(value.length);
 }
 
