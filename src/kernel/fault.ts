@@ -114,6 +114,7 @@ function faultPrivate(k: Kernel, task: Task, vma: Vma, start: number, end: numbe
       last.mapped ||= p.ext !== undefined;
     } else runs.push({ start: p.start, end: p.end, mapped: p.ext !== undefined });
   }
+  if (runs.length) task.mm.anonVmaPrepare(vma, () => k.newAnonVmaId());
   const { pol, source } = vmaPolicy(task, vma, start);
   for (const run of runs) {
     const plan = vmaAllocPlan(k, task, pol, source, GFP_HIGHUSER_MOVABLE, 0, vma.indexOf(run.start));

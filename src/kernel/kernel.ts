@@ -175,6 +175,7 @@ export class Kernel {
   private readonly pageTableFactory: () => PageTable;
   private nextPid = 100;
   private nextIno = 1;
+  private nextAnonVma = 1;
   private allocEnvCache: AllocEnv | undefined;
   private readonly allocTaskCache = new Map<
     Task,
@@ -359,6 +360,10 @@ export class Kernel {
 
   newShmemObject(pages: number): ShmemObject {
     return new ShmemObject(this.nextIno++, pages, this.newPageTable());
+  }
+
+  newAnonVmaId(): number {
+    return this.nextAnonVma++;
   }
 
   newPageTable(): PageTable {

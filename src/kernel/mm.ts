@@ -59,6 +59,8 @@ export class Vma {
   /** vma->vm_policy */
   policy: MemPolicy | null;
   readonly object: ShmemObject | null;
+  /** vma->anon_vma (an id), set by the first write fault of a private mapping */
+  anonVma: number | null = null;
 
   constructor(
     start: number,
@@ -143,6 +145,7 @@ export class Mm {
   /** split_vma(): cut the VMA at vpn `at` (strictly inside it); returns the upper part. */
   splitVma(v: Vma, at: number): Vma {
     const upper = new Vma(at, v.end, v.pgoff + (at - v.start), v.prot, v.flags, v.policy, v.object);
+    upper.anonVma = v.anonVma;
     if (v.object) v.object.mappers++;
     v.end = at;
     this.insertVma(upper);
@@ -151,7 +154,8 @@ export class Mm {
 
   /**
    * Whether two adjacent VMAs may merge (is_mergeable_vma, can_vma_merge_*): same flags,
-   * protection, object, consecutive pgoff and equal policy.
+   * protection, object, consecutive pgoff, equal policy, and anon_vmas that are the same
+   * or not yet assigned on one side (is_mergeable_anon_vma).
    */
   static canMerge(a: Vma, b: Vma): boolean {
     return (
@@ -160,8 +164,43 @@ export class Mm {
       a.flags === b.flags &&
       a.object === b.object &&
       a.pgoff + (a.end - a.start) === b.pgoff &&
-      mpolEqual(a.policy, b.policy)
+      mpolEqual(a.policy, b.policy) &&
+      (a.anonVma === null || b.anonVma === null || a.anonVma === b.anonVma)
     );
+  }
+
+  /**
+   * anon_vma_compatible(): two adjacent VMAs could share an anon_vma (flags may differ only
+   * in protection).
+   */
+  static anonVmaCompatible(a: Vma, b: Vma): boolean {
+    return (
+      a.end === b.start &&
+      mpolEqual(a.policy, b.policy) &&
+      a.object === b.object &&
+      a.flags === b.flags &&
+      b.pgoff === a.pgoff + (b.start - a.start)
+    );
+  }
+
+  /**
+   * anon_vma_prepare() → find_mergeable_anon_vma(): reuse the next VMA's anon_vma, else the
+   * previous one's, when compatible; otherwise a new one.
+   */
+  anonVmaPrepare(v: Vma, newId: () => number): void {
+    if (v.anonVma !== null) return;
+    const i = this.vmas.indexOf(v);
+    const next = this.vmas[i + 1];
+    if (next && next.anonVma !== null && Mm.anonVmaCompatible(v, next)) {
+      v.anonVma = next.anonVma;
+      return;
+    }
+    const prev = this.vmas[i - 1];
+    if (prev && prev.anonVma !== null && Mm.anonVmaCompatible(prev, v)) {
+      v.anonVma = prev.anonVma;
+      return;
+    }
+    v.anonVma = newId();
   }
 
   /** vma_merge() around the VMA at index i: merge it with its neighbours where allowed. */
@@ -171,12 +210,14 @@ export class Mm {
     const next = this.vmas[i + 1];
     if (next && Mm.canMerge(cur, next)) {
       cur.end = next.end;
+      cur.anonVma ??= next.anonVma;
       this.vmas.splice(i + 1, 1);
       if (next.object) next.object.mappers--;
     }
     const prev = this.vmas[i - 1];
     if (prev && Mm.canMerge(prev, cur)) {
       prev.end = cur.end;
+      prev.anonVma ??= cur.anonVma;
       this.vmas.splice(i, 1);
       if (cur.object) cur.object.mappers--;
       cur = prev;
