@@ -10,7 +10,7 @@ import { GFP_HIGHUSER_MOVABLE } from "./gfp.js";
 import type { Kernel, Task } from "./kernel.js";
 import { getTaskPolicy, type MemPolicy } from "./mempolicy.js";
 import type { Vma } from "./mm.js";
-import { type RunStop, type Segment, vmaAllocPlan } from "./policy-alloc.js";
+import { type RunStop, vmaAllocPlan } from "./policy-alloc.js";
 
 export type Access = "read" | "write";
 
@@ -51,17 +51,6 @@ export function vmaPolicy(task: Task, vma: Vma, vpn: number): { pol: MemPolicy; 
     return { pol: vma.policy, source: "vma" };
   }
   return { pol: getTaskPolicy(task), source: task.mempolicy ? "task" : "default" };
-}
-
-/** Extents for the allocated segments of a run starting at `first`. */
-function segmentExtents(first: number, segs: Segment[], flags: number): Extent[] {
-  const out: Extent[] = [];
-  let at = first;
-  for (const s of segs) {
-    out.push(makeExtent(at, s.count, s.zones, flags));
-    at += s.count;
-  }
-  return out;
 }
 
 function accessAllowed(vma: Vma, access: Access): boolean {
@@ -118,10 +107,11 @@ function faultPrivate(k: Kernel, task: Task, vma: Vma, start: number, end: numbe
   const { pol, source } = vmaPolicy(task, vma, start);
   for (const run of runs) {
     const plan = vmaAllocPlan(k, task, pol, source, GFP_HIGHUSER_MOVABLE, 0, vma.indexOf(run.start));
-    const r = k.allocate(k, task, plan, run.end - run.start, label, run.start);
-    // zero-page entries are replaced (the zero page is not freed)
-    if (run.mapped) pte.removeRange(run.start, run.start + r.done);
-    for (const e of segmentExtents(run.start, r.segments, PTE_WRITE | PG_DIRTY | PG_ANON)) pte.insert(e);
+    const r = k.allocate(k, task, plan, run.end - run.start, label, run.start, "vpn", (first, seg) => {
+      // zero-page entries are replaced (the zero page is not freed)
+      if (run.mapped) pte.removeRange(first, first + seg.count);
+      pte.insert(makeExtent(first, seg.count, seg.zones, PTE_WRITE | PG_DIRTY | PG_ANON));
+    });
     faults += r.done;
     if (r.stop) return { faults, stop: r.stop };
   }
@@ -172,11 +162,11 @@ function faultShared(k: Kernel, task: Task, vma: Vma, start: number, end: number
         const pol = sp ?? getTaskPolicy(task);
         const source = sp ? "shared" : task.mempolicy ? "task" : "default";
         const plan = vmaAllocPlan(k, task, pol, source, GFP_HIGHUSER_MOVABLE, 0, obj.ino + idx);
-        const r = k.allocate(k, task, plan, runEnd - idx, label, idx, "object");
-        const objFlags = write ? PG_DIRTY : 0;
-        for (const e of segmentExtents(idx, r.segments, objFlags)) obj.pages.insert(e);
-        const v0 = vma.start + (idx - vma.pgoff);
-        for (const e of segmentExtents(v0, r.segments, write ? PTE_WRITE | PG_DIRTY : 0)) pte.insert(e);
+        const r = k.allocate(k, task, plan, runEnd - idx, label, idx, "object", (first, seg) => {
+          obj.pages.insert(makeExtent(first, seg.count, seg.zones, write ? PG_DIRTY : 0));
+          const v0 = vma.start + (first - vma.pgoff);
+          pte.insert(makeExtent(v0, seg.count, seg.zones, write ? PTE_WRITE | PG_DIRTY : 0));
+        });
         faults += r.done;
         if (r.stop) return { faults, stop: r.stop };
         idx = runEnd;

@@ -252,6 +252,8 @@ function decideSlot(k: Kernel, task: Task, slot: SlotRequest, afterOom: boolean)
 /**
  * Make `pages` allocations (of the plan's order) for a run, following the plan's cycle.
  * Stops early when the task is killed by the OOM killer or the allocation fails.
+ * `onSegment` receives each segment as soon as it is allocated, so that the caller maps
+ * the pages before anything else can happen (the OOM killer counts and frees mapped pages).
  */
 export function allocateRun(
   k: Kernel,
@@ -261,11 +263,17 @@ export function allocateRun(
   target: string,
   firstIndex: number,
   space: AllocEvent["space"] = "vpn",
+  onSegment?: (first: number, seg: Segment) => void,
 ): RunResult {
   const n = plan.slots.length;
   const segments: Segment[] = [];
   let done = 0;
   let afterOom = false;
+  const emit = (seg: Segment) => {
+    segments.push(seg);
+    onSegment?.(firstIndex + done, seg);
+    done += seg.count;
+  };
 
   const record = (slotIdx: number, sd: SlotDecision, count: number) => {
     if (!sd.d.ok) return;
@@ -294,8 +302,7 @@ export function allocateRun(
             if (x.d.ok) zones.push(x.d.zone.id);
             record((plan.phase + done + j) % n, x, cycles);
           }
-          segments.push({ count: cycles * n, zones });
-          done += cycles * n;
+          emit({ count: cycles * n, zones });
           continue;
         }
       }
@@ -303,14 +310,16 @@ export function allocateRun(
     // One slot at a time: all pages of a single-slot plan, or one page of a cycle.
     const slotIdx = (plan.phase + done) % n;
     const sd = decideSlot(k, task, plan.slots[slotIdx]!, afterOom);
-    afterOom = false;
     if (sd.d.ok) {
-      const count = n === 1 ? Math.min(remaining, sd.d.count) : 1;
+      // after an OOM kill the slow path retries only the allocation that invoked it; the
+      // next fault is a new __alloc_pages() call with its own fast path
+      const count = n === 1 && !afterOom ? Math.min(remaining, sd.d.count) : 1;
+      afterOom = false;
       record(slotIdx, sd, count);
-      segments.push({ count, zones: [sd.d.zone.id] });
-      done += count;
+      emit({ count, zones: [sd.d.zone.id] });
       continue;
     }
+    afterOom = false;
     if (k.explain) {
       k.events.push(allocEvent(k, task, plan, plan.slots[slotIdx]!, sd, null, target, space, firstIndex + done, 0));
     }

@@ -346,20 +346,17 @@ function migrateQueued(k: Kernel, task: Task, runs: { start: number; end: number
       const stop = Math.min(run.end, vma.end);
       const { pol, source } = vmaPolicy(task, vma, at);
       const plan = vmaAllocPlan(k, task, pol, source, gfp, 0, vma.indexOf(at));
-      const r = k.allocate(k, task, plan, stop - at, "migrate", at);
-      const old = task.mm.pte.removeRange(at, at + r.done);
-      const flags = old[0]?.flags ?? PTE_WRITE | PG_DIRTY | PG_ANON;
-      let cur = at;
-      for (const seg of r.segments) {
-        task.mm.pte.insert(makeExtent(cur, seg.count, seg.zones, flags));
+      // each new page replaces the old one at once (the old page is freed after the copy)
+      const r = k.allocate(k, task, plan, stop - at, "migrate", at, "vpn", (first, seg) => {
+        const old = task.mm.pte.removeRange(first, first + seg.count);
+        task.mm.pte.insert(makeExtent(first, seg.count, seg.zones, old[0]?.flags ?? PTE_WRITE | PG_DIRTY | PG_ANON));
         if (vma.object) {
-          const i0 = vma.indexOf(cur);
+          const i0 = vma.indexOf(first);
           const objOld = vma.object.pages.removeRange(i0, i0 + seg.count);
           vma.object.pages.insert(makeExtent(i0, seg.count, seg.zones, objOld[0]?.flags ?? 0));
         }
-        cur += seg.count;
-      }
-      k.freePages(zoneCounts(old));
+        k.freePages(zoneCounts(old));
+      });
       failed += stop - at - r.done;
       at = stop;
     }
