@@ -5,7 +5,15 @@
  * shared anonymous memory allocates. Pages are allocated a run at a time.
  */
 import { PROT_READ, PROT_WRITE, PROT_EXEC } from "./constants.js";
-import { type Extent, makeExtent, type PageTable, PG_ANON, PG_DIRTY, PTE_WRITE, ZERO_PAGE } from "./extents.js";
+import {
+  type Extent,
+  makeExtent,
+  type PageTable,
+  PG_ANON,
+  PG_DIRTY,
+  PTE_WRITE,
+  ZERO_PAGE,
+} from "./extents.js";
 import { GFP_HIGHUSER_MOVABLE } from "./gfp.js";
 import type { Kernel, Task } from "./kernel.js";
 import { getTaskPolicy, type MemPolicy } from "./mempolicy.js";
@@ -62,7 +70,14 @@ function accessAllowed(vma: Vma, access: Access): boolean {
  * Fault `pages` pages from `vpn` on, in address order, the way a program touching each
  * page would.
  */
-export function touchRange(k: Kernel, task: Task, vpn: number, pages: number, access: Access, label: (v: Vma) => string): TouchResult {
+export function touchRange(
+  k: Kernel,
+  task: Task,
+  vpn: number,
+  pages: number,
+  access: Access,
+  label: (v: Vma) => string,
+): TouchResult {
   let faults = 0;
   let cur = vpn;
   const end = vpn + pages;
@@ -81,7 +96,15 @@ export function touchRange(k: Kernel, task: Task, vpn: number, pages: number, ac
 }
 
 /** Private anonymous memory: do_anonymous_page() and the zero page, do_wp_page() on it. */
-function faultPrivate(k: Kernel, task: Task, vma: Vma, start: number, end: number, access: Access, label: string): TouchResult {
+function faultPrivate(
+  k: Kernel,
+  task: Task,
+  vma: Vma,
+  start: number,
+  end: number,
+  access: Access,
+  label: string,
+): TouchResult {
   const pte = task.mm.pte;
   let faults = 0;
   if (access === "read") {
@@ -124,7 +147,15 @@ function faultPrivate(k: Kernel, task: Task, vma: Vma, start: number, end: numbe
  * biased by the inode number; a page present in the object is mapped; a write to a page
  * mapped read-only takes a write-protect fault.
  */
-function faultShared(k: Kernel, task: Task, vma: Vma, start: number, end: number, access: Access, label: string): TouchResult {
+function faultShared(
+  k: Kernel,
+  task: Task,
+  vma: Vma,
+  start: number,
+  end: number,
+  access: Access,
+  label: string,
+): TouchResult {
   const pte = task.mm.pte;
   const obj = vma.object!;
   const write = access === "write";
@@ -146,7 +177,7 @@ function faultShared(k: Kernel, task: Task, vma: Vma, start: number, end: number
       const vs = vma.start + (op.start - vma.pgoff);
       if (op.ext) {
         if (write) markDirty(obj.pages, op.start, op.end);
-        pte.insert(makeExtent(vs, op.end - op.start, op.ext.pattern, (write ? PTE_WRITE | PG_DIRTY : 0)));
+        pte.insert(makeExtent(vs, op.end - op.start, op.ext.pattern, write ? PTE_WRITE | PG_DIRTY : 0));
         faults += op.end - op.start;
         continue;
       }

@@ -125,7 +125,7 @@ export function formatGfp(gfp: number): string {
 export function gfpZone(gfp: number): ZoneType {
   if (gfp & __GFP_DMA) return ZONE_DMA;
   if (gfp & __GFP_DMA32) return ZONE_DMA32;
-  if ((gfp & __GFP_MOVABLE) && (gfp & __GFP_HIGHMEM)) return ZONE_MOVABLE;
+  if (gfp & __GFP_MOVABLE && gfp & __GFP_HIGHMEM) return ZONE_MOVABLE;
   return ZONE_NORMAL;
 }
 

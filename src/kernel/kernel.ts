@@ -298,7 +298,8 @@ export class Kernel {
   /** The allocator's view of a task (kept until the task's CPU or cpuset changes). */
   allocTask(t: Task): AllocTask {
     const c = this.allocTaskCache.get(t);
-    if (c && c.memsAllowed === t.memsAllowed && c.numaNodeId === t.numaNodeId && c.cpuset === t.cpuset) return c.at;
+    if (c && c.memsAllowed === t.memsAllowed && c.numaNodeId === t.numaNodeId && c.cpuset === t.cpuset)
+      return c.at;
     const hw = nearestHardwallAncestor(t.cpuset);
     const at: AllocTask = {
       memsAllowed: t.memsAllowed,
@@ -306,7 +307,12 @@ export class Kernel {
       oomVictim: false,
       numaNodeId: t.numaNodeId,
     };
-    this.allocTaskCache.set(t, { memsAllowed: t.memsAllowed, numaNodeId: t.numaNodeId, cpuset: t.cpuset, at });
+    this.allocTaskCache.set(t, {
+      memsAllowed: t.memsAllowed,
+      numaNodeId: t.numaNodeId,
+      cpuset: t.cpuset,
+      at,
+    });
     return at;
   }
 

@@ -128,6 +128,11 @@ export type AllocDecision =
       count: number;
       /** ac->preferred_zoneref->zone, the reference of numastat's hit/miss */
       preferredZone: Zone;
+      /**
+       * Ids of the zones walked before the chosen one that failed only their watermark:
+       * freeing pages there could change the decision.
+       */
+      watermarkFailed: readonly number[];
       trace: PassTrace[] | undefined;
     }
   | {
@@ -135,6 +140,7 @@ export type AllocDecision =
       /** set when the OOM killer would be invoked; null when the allocation just fails */
       oom: OomRequest | null;
       reason: string;
+      watermarkFailed: readonly number[];
       trace: PassTrace[] | undefined;
     };
 
@@ -242,11 +248,14 @@ function getPageFromFreelist(
   allocFlags: number,
   ac: AllocContext,
   trace: PassTrace | undefined,
+  failed: number[],
 ): FreelistResult | undefined {
   const start = ac.preferredZone ? ac.zonelist.indexOf(ac.preferredZone) : ac.zonelist.length;
   for (let i = 0; i < ac.zonelist.length; i++) {
     const zone = ac.zonelist[i]!;
-    const step: ZoneStep | undefined = trace ? { zone: zone.label, node: zone.node, verdict: "taken" } : undefined;
+    const step: ZoneStep | undefined = trace
+      ? { zone: zone.label, node: zone.node, verdict: "taken" }
+      : undefined;
     if (i < start || zone.type > ac.highestZoneidx) {
       if (step && i >= start) {
         step.verdict = "above highest zone";
@@ -290,6 +299,7 @@ function getPageFromFreelist(
       }
       const count = Math.floor((zone.free - threshold) / size);
       if (count < 1) {
+        failed.push(zone.id);
         if (step) {
           step.verdict = "watermark";
           trace!.zones.push(step);
@@ -303,6 +313,7 @@ function getPageFromFreelist(
     const count = Math.floor(zone.free / size);
     if (step) step.free = zone.free;
     if (count < 1) {
+      failed.push(zone.id);
       if (step) {
         step.verdict = "watermark";
         trace!.zones.push(step);
@@ -347,8 +358,16 @@ export function decide(
   afterOomKill = false,
 ): AllocDecision {
   const trace: PassTrace[] | undefined = wantTrace ? [] : undefined;
+  const failed: number[] = [];
+  const nopage = (reason: string): AllocDecision => ({
+    ok: false,
+    oom: null,
+    reason,
+    watermarkFailed: failed,
+    trace,
+  });
   const { gfp, order } = req;
-  if (order >= MAX_ORDER) return { ok: false, oom: null, reason: "order too large", trace };
+  if (order >= MAX_ORDER) return nopage("order too large");
 
   // prepare_alloc_pages()
   const highest = gfpZone(gfp);
@@ -386,8 +405,18 @@ export function decide(
         allocFlags,
         ac,
         newPass(trace, "fast path", allocFlags, ac, cpusetMode),
+        failed,
       );
-  if (r && ac.preferredZone) return { ok: true, zone: r.zone, count: r.count, preferredZone: ac.preferredZone, trace };
+  if (r && ac.preferredZone) {
+    return {
+      ok: true,
+      zone: r.zone,
+      count: r.count,
+      preferredZone: ac.preferredZone,
+      watermarkFailed: failed,
+      trace,
+    };
+  }
 
   // __alloc_pages_slowpath(): restore the caller's nodemask
   ac.nodemask = req.nodemask;
@@ -395,14 +424,15 @@ export function decide(
   const costly = order > PAGE_ALLOC_COSTLY_ORDER;
   allocFlags = gfpToAllocFlags(gfp);
   ac.preferredZone = firstZonesZonelist(zonelist, highest, ac.nodemask);
-  if (!ac.preferredZone) return { ok: false, oom: null, reason: "no eligible zone in the zonelist", trace };
+  if (!ac.preferredZone) return nopage("no eligible zone in the zonelist");
   // cpusets_insane_config(): a movable-only cpuset cannot serve non-movable hardwall requests
   if (env.cpusetsInsaneConfig && gfp & __GFP_HARDWALL) {
     if (!firstZonesZonelist(zonelist, highest, task.memsAllowed)) {
-      return { ok: false, oom: null, reason: "cpuset has no zone for this gfp (movable-only mems)", trace };
+      return nopage("cpuset has no zone for this gfp (movable-only mems)");
     }
   }
-  const slowCpuset: PassTrace["cpuset"] = env.cpusetsEnabled && allocFlags & ALLOC_CPUSET ? "zone check" : "ignored";
+  const slowCpuset: PassTrace["cpuset"] =
+    env.cpusetsEnabled && allocFlags & ALLOC_CPUSET ? "zone check" : "ignored";
   r = getPageFromFreelist(
     env,
     task,
@@ -411,8 +441,17 @@ export function decide(
     allocFlags,
     ac,
     newPass(trace, "slow path", allocFlags, ac, slowCpuset),
+    failed,
   );
-  if (r) return { ok: true, zone: r.zone, count: r.count, preferredZone: ac.preferredZone, trace };
+  if (r)
+    return {
+      ok: true,
+      zone: r.zone,
+      count: r.count,
+      preferredZone: ac.preferredZone,
+      watermarkFailed: failed,
+      trace,
+    };
 
   // retry: reserves for OOM victims; policies ignored without ALLOC_CPUSET
   const reserveFlags = task.oomVictim && !(gfp & __GFP_NOMEMALLOC) ? ALLOC_OOM : 0;
@@ -420,7 +459,7 @@ export function decide(
   if (!(allocFlags & ALLOC_CPUSET) || reserveFlags) {
     ac.nodemask = null;
     ac.preferredZone = firstZonesZonelist(zonelist, highest, null);
-    if (!ac.preferredZone) return { ok: false, oom: null, reason: "no eligible zone", trace };
+    if (!ac.preferredZone) return nopage("no eligible zone");
     r = getPageFromFreelist(
       env,
       task,
@@ -429,32 +468,42 @@ export function decide(
       allocFlags,
       ac,
       newPass(trace, "slow path (policy nodemask dropped)", allocFlags, ac, "ignored"),
+      failed,
     );
-    if (r) return { ok: true, zone: r.zone, count: r.count, preferredZone: ac.preferredZone, trace };
+    if (r)
+      return {
+        ok: true,
+        zone: r.zone,
+        count: r.count,
+        preferredZone: ac.preferredZone,
+        watermarkFailed: failed,
+        trace,
+      };
   }
-  if (!canDirectReclaim) return { ok: false, oom: null, reason: "cannot reclaim (no __GFP_DIRECT_RECLAIM)", trace };
-  if (task.oomVictim) return { ok: false, oom: null, reason: "OOM victim out of reserves", trace };
+  if (!canDirectReclaim) return nopage("cannot reclaim (no __GFP_DIRECT_RECLAIM)");
+  if (task.oomVictim) return nopage("OOM victim out of reserves");
 
   // direct reclaim: only what is reclaimable on the eligible zones helps
   const reclaimable = ac.zonelist.some(
     (z) => z.type <= highest && (!ac.nodemask || ac.nodemask.has(z.node)) && env.reclaimable(z) > 0,
   );
   if (reclaimable) {
-    return { ok: false, oom: null, reason: "reclaim needed", trace };
+    return nopage("reclaim needed");
   }
-  if (gfp & __GFP_NORETRY) return { ok: false, oom: null, reason: "__GFP_NORETRY", trace };
-  if (costly && !(gfp & __GFP_RETRY_MAYFAIL)) return { ok: false, oom: null, reason: "costly order", trace };
+  if (gfp & __GFP_NORETRY) return nopage("__GFP_NORETRY");
+  if (costly && !(gfp & __GFP_RETRY_MAYFAIL)) return nopage("costly order");
 
   // __alloc_pages_may_oom()
-  if (costly) return { ok: false, oom: null, reason: "OOM killer does not help costly orders", trace };
+  if (costly) return nopage("OOM killer does not help costly orders");
   if (gfp & (__GFP_RETRY_MAYFAIL | __GFP_THISNODE)) {
-    return { ok: false, oom: null, reason: "no OOM kill for __GFP_THISNODE/__GFP_RETRY_MAYFAIL", trace };
+    return nopage("no OOM kill for __GFP_THISNODE/__GFP_RETRY_MAYFAIL");
   }
-  if (highest < ZONE_NORMAL) return { ok: false, oom: null, reason: "no OOM kill for lowmem", trace };
+  if (highest < ZONE_NORMAL) return nopage("no OOM kill for lowmem");
   return {
     ok: false,
     oom: { gfp, order, zonelist, nodemask: ac.nodemask },
     reason: "out of memory",
+    watermarkFailed: failed,
     trace,
   };
 }

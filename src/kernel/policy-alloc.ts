@@ -8,12 +8,7 @@
  * allow: as long as no zone crosses the threshold its decision depended on, whole cycles
  * repeat identically and are taken at once.
  */
-import {
-  MPOL_INTERLEAVE,
-  MPOL_PREFERRED_MANY,
-  MPOL_WEIGHTED_INTERLEAVE,
-  NUMA_NO_NODE,
-} from "./constants.js";
+import { MPOL_INTERLEAVE, MPOL_PREFERRED_MANY, MPOL_WEIGHTED_INTERLEAVE, NUMA_NO_NODE } from "./constants.js";
 import { __GFP_DIRECT_RECLAIM, __GFP_NOFAIL, __GFP_NOWARN, formatGfp } from "./gfp.js";
 import type { AllocEvent, Kernel, Task } from "./kernel.js";
 import {
@@ -63,7 +58,12 @@ function plainSlot(k: Kernel, task: Task, pol: MemPolicy, gfp: number, order: nu
     };
   }
   return {
-    req: { gfp, order, nid, nodemask: policyNodemask(gfp, pol, task.memsAllowed, k.policyZone, k.nNormalMemory) },
+    req: {
+      gfp,
+      order,
+      nid,
+      nodemask: policyNodemask(gfp, pol, task.memsAllowed, k.policyZone, k.nNormalMemory),
+    },
     interleaveTarget: NUMA_NO_NODE,
   };
 }
@@ -159,7 +159,8 @@ function buildVmaAllocPlan(
 ): AllocPlan {
   if (pol.mode === MPOL_INTERLEAVE) {
     const ids = pol.nodes.ids();
-    if (ids.length === 0) return { policy: pol, policySource, slots: [plainSlot(k, task, pol, gfp, order)], phase: 0 };
+    if (ids.length === 0)
+      return { policy: pol, policySource, slots: [plainSlot(k, task, pol, gfp, order)], phase: 0 };
     const slots = ids.map((_, i) => interleaveSlot(offsetIlNode(pol, i, task.numaNodeId), gfp, order));
     return { policy: pol, policySource, slots, phase: ilx % ids.length };
   }
@@ -175,13 +176,26 @@ function buildVmaAllocPlan(
  * alloc_pages() in task context (no VMA): the task policy, or local allocation for
  * __GFP_THISNODE requests; interleave advances the task's il_prev rotor.
  */
-export function taskAllocPlan(k: Kernel, task: Task, pol: MemPolicy, policySource: string, gfp: number, order: number): AllocPlan {
+export function taskAllocPlan(
+  k: Kernel,
+  task: Task,
+  pol: MemPolicy,
+  policySource: string,
+  gfp: number,
+  order: number,
+): AllocPlan {
   if (pol.mode === MPOL_INTERLEAVE) {
     const ids = pol.nodes.ids();
     const slots = ids.map((nid) => interleaveSlot(nid, gfp, order));
     // the first page goes to next_node_in(il_prev)
     const first = pol.nodes.nextIn(task.ilPrev);
-    return { policy: pol, policySource, slots, phase: Math.max(0, ids.indexOf(first)), dynamicInterleave: "interleave" };
+    return {
+      policy: pol,
+      policySource,
+      slots,
+      phase: Math.max(0, ids.indexOf(first)),
+      dynamicInterleave: "interleave",
+    };
   }
   if (pol.mode === MPOL_WEIGHTED_INTERLEAVE) {
     const ids = pol.nodes.ids();
@@ -246,7 +260,18 @@ function decideSlot(k: Kernel, task: Task, slot: SlotRequest, afterOom: boolean)
   const d = decide(env, at, slot.req, k.explain, afterOom);
   if (d.ok || !slot.second) return { d };
   const d2 = decide(env, at, slot.second, k.explain, afterOom);
-  return { d: d2, firstPass: d.trace };
+  // zones that failed the first pass's watermarks also decide the outcome
+  return { d: { ...d2, watermarkFailed: [...d.watermarkFailed, ...d2.watermarkFailed] }, firstPass: d.trace };
+}
+
+/**
+ * Whether pages freed during a batch (`freed`: zone ids) could change one of its
+ * decisions: a zone that failed its watermark on the way to the chosen one may pass again.
+ */
+function freesInvalidate(ds: readonly SlotDecision[], freed: readonly number[]): boolean {
+  if (freed.length === 0) return false;
+  for (const x of ds) for (const z of x.d.watermarkFailed) if (freed.includes(z)) return true;
+  return false;
 }
 
 /**
@@ -264,6 +289,8 @@ export function allocateRun(
   firstIndex: number,
   space: AllocEvent["space"] = "vpn",
   onSegment?: (first: number, seg: Segment) => void,
+  /** the zones `onSegment` frees pages of, for pages [first, first+count) (page migration) */
+  freedZones?: (first: number, count: number) => readonly number[],
 ): RunResult {
   const n = plan.slots.length;
   const segments: Segment[] = [];
@@ -281,7 +308,8 @@ export function allocateRun(
     const z = sd.d.zone;
     commit(z, slot.req.order, count);
     k.countAllocation(z, sd.d.preferredZone, task.numaNodeId, count, slot.interleaveTarget);
-    if (k.explain) k.events.push(allocEvent(k, task, plan, slot, sd, z, target, space, firstIndex + done, count));
+    if (k.explain)
+      k.events.push(allocEvent(k, task, plan, slot, sd, z, target, space, firstIndex + done, count));
   };
 
   while (done < pages) {
@@ -289,12 +317,15 @@ export function allocateRun(
     if (n > 1 && remaining >= n && !afterOom) {
       // Decide every slot of the cycle against the current state.
       const ds: SlotDecision[] = [];
-      for (let j = 0; j < n; j++) ds.push(decideSlot(k, task, plan.slots[(plan.phase + done + j) % n]!, false));
+      for (let j = 0; j < n; j++)
+        ds.push(decideSlot(k, task, plan.slots[(plan.phase + done + j) % n]!, false));
       if (ds.every((x) => x.d.ok)) {
         const use = new Map<Zone, number>();
         for (const x of ds) if (x.d.ok) use.set(x.d.zone, (use.get(x.d.zone) ?? 0) + 1);
         let cycles = Math.floor(remaining / n);
         for (const x of ds) if (x.d.ok) cycles = Math.min(cycles, Math.floor(x.d.count / use.get(x.d.zone)!));
+        if (cycles >= 1 && freedZones && freesInvalidate(ds, freedZones(firstIndex + done, cycles * n)))
+          cycles = 0;
         if (cycles >= 1) {
           const zones: number[] = [];
           for (let j = 0; j < n; j++) {
@@ -313,7 +344,8 @@ export function allocateRun(
     if (sd.d.ok) {
       // after an OOM kill the slow path retries only the allocation that invoked it; the
       // next fault is a new __alloc_pages() call with its own fast path
-      const count = n === 1 && !afterOom ? Math.min(remaining, sd.d.count) : 1;
+      let count = n === 1 && !afterOom ? Math.min(remaining, sd.d.count) : 1;
+      if (count > 1 && freedZones && freesInvalidate([sd], freedZones(firstIndex + done, count))) count = 1;
       afterOom = false;
       record(slotIdx, sd, count);
       emit({ count, zones: [sd.d.zone.id] });
@@ -321,7 +353,9 @@ export function allocateRun(
     }
     afterOom = false;
     if (k.explain) {
-      k.events.push(allocEvent(k, task, plan, plan.slots[slotIdx]!, sd, null, target, space, firstIndex + done, 0));
+      k.events.push(
+        allocEvent(k, task, plan, plan.slots[slotIdx]!, sd, null, target, space, firstIndex + done, 0),
+      );
     }
     if (sd.d.oom) {
       const ev = outOfMemory(k, task, sd.d.oom);
@@ -357,7 +391,10 @@ function allocEvent(
   pages: number,
 ): AllocEvent {
   const req = sd.firstPass && slot.second ? slot.second : slot.req;
-  const passes = [...(sd.firstPass ?? []).map((p) => ({ ...p, pass: `preferred-many pass 1: ${p.pass}` })), ...(sd.d.trace ?? [])];
+  const passes = [
+    ...(sd.firstPass ?? []).map((p) => ({ ...p, pass: `preferred-many pass 1: ${p.pass}` })),
+    ...(sd.d.trace ?? []),
+  ];
   return {
     kind: "alloc",
     step: k.step,

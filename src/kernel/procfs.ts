@@ -97,7 +97,10 @@ export function readSysNode(k: Kernel, path: string): string | undefined {
     case "cpulist":
       return `${formatNodeList(k.topo.node(id).cpus)}\n`;
     case "distance":
-      return `${k.online.ids().map((j) => k.topo.distance(id, j)).join(" ")}\n`;
+      return `${k.online
+        .ids()
+        .map((j) => k.topo.distance(id, j))
+        .join(" ")}\n`;
     case "numastat":
       return nodeNumastat(k, id);
     case "meminfo": {

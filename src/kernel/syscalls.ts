@@ -71,7 +71,8 @@ export interface SysResult {
   killed?: boolean;
 }
 
-const ok = (ret = 0, out?: Record<string, unknown>): SysResult => (out ? { ret, errno: null, out } : { ret, errno: null });
+const ok = (ret = 0, out?: Record<string, unknown>): SysResult =>
+  out ? { ret, errno: null, out } : { ret, errno: null };
 const fail = (errno: string, out?: Record<string, unknown>): SysResult =>
   out ? { ret: -1, errno, out } : { ret: -1, errno };
 
@@ -111,7 +112,13 @@ function modeFlagNames(flags: number): string[] {
 // --- set_mempolicy ---------------------------------------------------------------------
 
 /** kernel_set_mempolicy() → do_set_mempolicy() */
-export function sysSetMempolicy(k: Kernel, task: Task, mode: number, nmask: UserNodemask, maxnode: bigint): SysResult {
+export function sysSetMempolicy(
+  k: Kernel,
+  task: Task,
+  mode: number,
+  nmask: UserNodemask,
+  maxnode: bigint,
+): SysResult {
   const s = sanitizeMpolFlags(mode, k.version);
   if ("err" in s) return fail(s.err);
   const nodes = getNodes(nmask, maxnode);
@@ -250,7 +257,8 @@ export function sysMbind(
 
   // queue_pages_range(): holes, STRICT checks and the pages MOVE will migrate
   const sv = Number(st >> BigInt(PAGE_SHIFT));
-  const ev = end > TASK_SIZE ? Number(TASK_SIZE >> BigInt(PAGE_SHIFT)) + 1 : Number(end >> BigInt(PAGE_SHIFT));
+  const ev =
+    end > TASK_SIZE ? Number(TASK_SIZE >> BigInt(PAGE_SHIFT)) + 1 : Number(end >> BigInt(PAGE_SHIFT));
   const q = queuePagesRange(k, task, sv, ev, nodes, flags, discontigOk);
   if (q.err) return fail(q.err);
 
@@ -318,7 +326,8 @@ function queuePagesRange(
         continue;
       }
       for (let vpn = p.start; vpn < p.end; vpn++) {
-        if (misplaced(p.ext.pattern[(vpn - p.ext.start) % p.ext.pattern.length]!)) addRun(res.migrate, vpn, vpn + 1);
+        if (misplaced(p.ext.pattern[(vpn - p.ext.start) % p.ext.pattern.length]!))
+          addRun(res.migrate, vpn, vpn + 1);
       }
     }
   }
@@ -347,16 +356,28 @@ function migrateQueued(k: Kernel, task: Task, runs: { start: number; end: number
       const { pol, source } = vmaPolicy(task, vma, at);
       const plan = vmaAllocPlan(k, task, pol, source, gfp, 0, vma.indexOf(at));
       // each new page replaces the old one at once (the old page is freed after the copy)
-      const r = k.allocate(k, task, plan, stop - at, "migrate", at, "vpn", (first, seg) => {
-        const old = task.mm.pte.removeRange(first, first + seg.count);
-        task.mm.pte.insert(makeExtent(first, seg.count, seg.zones, old[0]?.flags ?? PTE_WRITE | PG_DIRTY | PG_ANON));
-        if (vma.object) {
-          const i0 = vma.indexOf(first);
-          const objOld = vma.object.pages.removeRange(i0, i0 + seg.count);
-          vma.object.pages.insert(makeExtent(i0, seg.count, seg.zones, objOld[0]?.flags ?? 0));
-        }
-        k.freePages(zoneCounts(old));
-      });
+      const r = k.allocate(
+        k,
+        task,
+        plan,
+        stop - at,
+        "migrate",
+        at,
+        "vpn",
+        (first, seg) => {
+          const old = task.mm.pte.removeRange(first, first + seg.count);
+          task.mm.pte.insert(
+            makeExtent(first, seg.count, seg.zones, old[0]?.flags ?? PTE_WRITE | PG_DIRTY | PG_ANON),
+          );
+          if (vma.object) {
+            const i0 = vma.indexOf(first);
+            const objOld = vma.object.pages.removeRange(i0, i0 + seg.count);
+            vma.object.pages.insert(makeExtent(i0, seg.count, seg.zones, objOld[0]?.flags ?? 0));
+          }
+          k.freePages(zoneCounts(old));
+        },
+        (first, count) => [...zoneCounts(task.mm.pte.range(first, first + count)).keys()],
+      );
       failed += stop - at - r.done;
       at = stop;
     }
@@ -384,7 +405,8 @@ export function sysSetMempolicyHomeNode(
   if (endRaw >= U64) return fail("EINVAL");
   if (endRaw === st) return ok();
   const sv = Number(st >> BigInt(PAGE_SHIFT));
-  const ev = endRaw > TASK_SIZE ? Number(TASK_SIZE >> BigInt(PAGE_SHIFT)) + 1 : Number(endRaw >> BigInt(PAGE_SHIFT));
+  const ev =
+    endRaw > TASK_SIZE ? Number(TASK_SIZE >> BigInt(PAGE_SHIFT)) + 1 : Number(endRaw >> BigInt(PAGE_SHIFT));
   let err: string | null = "ENOENT";
   for (const v of task.mm.vmasIn(sv, ev)) {
     const np = mpolDup(v.policy);
@@ -409,7 +431,14 @@ export function sysSetMempolicyHomeNode(
 // --- mmap / munmap ---------------------------------------------------------------------
 
 /** do_mmap() for anonymous memory (private, or shared: a shmem object). */
-export function sysMmap(k: Kernel, task: Task, addr: bigint | null, length: bigint, prot: number, flags: number): SysResult {
+export function sysMmap(
+  k: Kernel,
+  task: Task,
+  addr: bigint | null,
+  length: bigint,
+  prot: number,
+  flags: number,
+): SysResult {
   if (!(flags & MAP_ANONYMOUS)) return fail("EBADF");
   const type = flags & 0x0f;
   if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== 0x03) return fail("EINVAL");
@@ -430,7 +459,10 @@ export function sysMmap(k: Kernel, task: Task, addr: bigint | null, length: bigi
     if (task.mm.vmasIn(start, start + pages).length) return fail("EEXIST");
   } else {
     // the highest free range starting at or below MMAP_BASE and ending below TASK_SIZE
-    const ceiling = Math.min(Number(MMAP_BASE >> BigInt(PAGE_SHIFT)), Number(TASK_SIZE >> BigInt(PAGE_SHIFT)) - pages);
+    const ceiling = Math.min(
+      Number(MMAP_BASE >> BigInt(PAGE_SHIFT)),
+      Number(TASK_SIZE >> BigInt(PAGE_SHIFT)) - pages,
+    );
     const s = task.mm.topDownStart(ceiling, pages, Number(MMAP_MIN_ADDR >> BigInt(PAGE_SHIFT)));
     if (s === undefined) return fail("ENOMEM");
     start = s;
@@ -467,7 +499,14 @@ export function sysMunmap(k: Kernel, task: Task, addr: bigint, length: bigint): 
 // --- touch, placement ------------------------------------------------------------------
 
 /** Access every page of [addr, addr+length): ret = pages that took a fault. */
-export function sysTouch(k: Kernel, task: Task, addr: bigint, length: bigint, access: Access, label: (v: Vma) => string): SysResult {
+export function sysTouch(
+  k: Kernel,
+  task: Task,
+  addr: bigint,
+  length: bigint,
+  access: Access,
+  label: (v: Vma) => string,
+): SysResult {
   const a = u64(addr);
   const l = u64(length);
   if (l === 0n) return ok(0);
@@ -506,7 +545,14 @@ export function pagesOut(m: Map<number, number>): Record<string, number> {
  * a node is given (no memory policy), else alloc_pages(gfp, order) under the task policy
  * (the default policy for __GFP_THISNODE requests).
  */
-export function sysKalloc(k: Kernel, task: Task, gfp: number, node: number | null, order: number, count: number): SysResult {
+export function sysKalloc(
+  k: Kernel,
+  task: Task,
+  gfp: number,
+  node: number | null,
+  order: number,
+  count: number,
+): SysResult {
   let plan: AllocPlan;
   if (node !== null) {
     const pol = DEFAULT_POLICY;
@@ -569,4 +615,3 @@ export function sysSysfsWrite(k: Kernel, task: Task, path: string, value: string
 export function isMovableZone(k: Kernel, zid: number): boolean {
   return zid >= 0 && k.zoneById[zid]!.type === ZONE_MOVABLE;
 }
-

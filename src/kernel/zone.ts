@@ -114,7 +114,8 @@ const MIGRATE_PCPTYPES = 3;
 function recommendedMinFreeKbytes(zones: readonly Zone[], current: number, thp: boolean): number {
   if (!thp) return calculateMinFreeKbytes(zones);
   const nrZones = zones.filter((z) => z.populated && z.type <= ZONE_NORMAL).length;
-  let recommended = PAGEBLOCK_NR_PAGES * nrZones * 2 + PAGEBLOCK_NR_PAGES * nrZones * MIGRATE_PCPTYPES * MIGRATE_PCPTYPES;
+  let recommended =
+    PAGEBLOCK_NR_PAGES * nrZones * 2 + PAGEBLOCK_NR_PAGES * nrZones * MIGRATE_PCPTYPES * MIGRATE_PCPTYPES;
   recommended = Math.min(recommended, Math.floor(nrFreeBufferPages(zones) / 20));
   recommended <<= 12 - 10;
   return Math.max(current, recommended);
@@ -184,14 +185,16 @@ export function layoutZones(topo: Topology, opts: ZoneLayoutOptions = {}): ZoneL
       const dmaBytes = Math.max(0, Math.min(lowB, dmaEnd) - lowA);
       z[ZONE_DMA]!.present += dmaBytes / PAGE_SIZE;
       z[ZONE_DMA32]!.present += (lowB - lowA - dmaBytes) / PAGE_SIZE;
-      if (lowA === 0 && dmaBytes > 0) z[ZONE_DMA]!.present = Math.max(0, z[ZONE_DMA]!.present - DMA_HOLE_PAGES);
+      if (lowA === 0 && dmaBytes > 0)
+        z[ZONE_DMA]!.present = Math.max(0, z[ZONE_DMA]!.present - DMA_HOLE_PAGES);
       if (lowB === lowmem && z[ZONE_DMA32]!.present > LOWMEM_TOP_HOLE_PAGES) {
         z[ZONE_DMA32]!.present -= LOWMEM_TOP_HOLE_PAGES;
       }
     }
     z[ZONE_NORMAL]!.present += Math.max(0, end - Math.max(start, lowmem)) / PAGE_SIZE;
   }
-  for (const id of movableNodes) zones.get(id)![ZONE_MOVABLE]!.present = topo.node(id).memoryBytes / PAGE_SIZE;
+  for (const id of movableNodes)
+    zones.get(id)![ZONE_MOVABLE]!.present = topo.node(id).memoryBytes / PAGE_SIZE;
   for (const [, zs] of zones) for (const zz of zs) zz.managed = zz.present;
 
   const highestBootZone = (id: number) =>
@@ -244,7 +247,10 @@ export function layoutZones(topo: Topology, opts: ZoneLayoutOptions = {}): ZoneL
     const owner = nearestBootNode(topo, id, bootNodes);
     if (owner !== undefined) {
       const oz = highestBootZone(owner);
-      memmapFromFree.set(oz, (memmapFromFree.get(oz) ?? 0) + Math.ceil((total * STRUCT_PAGE_BYTES) / PAGE_SIZE));
+      memmapFromFree.set(
+        oz,
+        (memmapFromFree.get(oz) ?? 0) + Math.ceil((total * STRUCT_PAGE_BYTES) / PAGE_SIZE),
+      );
     }
     mz.managed = 0;
     online.push(mz);

@@ -1,0 +1,519 @@
+/**
+ * fast-check arbitraries for whole scenario files (docs/scenario-format.md), as the plain
+ * objects a YAML or JSON file holds. The generator draws raw choices (small integers and
+ * booleans) and a pure function turns them into a valid scenario, so that shrinking the
+ * choices shrinks the scenario and every shrunk value is still a valid file.
+ *
+ * Memory pressure is the point: nodes are small (mostly 64-160 MiB, the first boot node
+ * loses ~60 MiB to the kernel), mappings range from one page to more than the machine
+ * holds, several tasks compete, and kernel allocations eat into the zones, so that
+ * watermark crossings, zonelist fallback, PREFERRED_MANY's second pass and the OOM killer
+ * all happen often.
+ */
+import fc from "fast-check";
+
+const PAGE = 4096;
+const MiB = 1024 * 1024;
+
+// --- raw choices ----------------------------------------------------------------------
+
+interface RawNode {
+  /** CPUs on the node (0: CPU-less) */
+  cpus: number;
+  movable: boolean;
+  /** a CPU node without memory (rare) */
+  memoryless: boolean;
+  mib: number;
+  /** gap to the previous node id (sparse ids) */
+  idGap: number;
+}
+
+interface RawCgroup {
+  nested: boolean;
+  /** bit i: the i-th memory node is in cpuset.mems (0: mems not written) */
+  mems: number;
+  /** bit i: the i-th CPU is in cpuset.cpus (0: not written) */
+  cpus: number;
+  hardwall: boolean;
+}
+
+interface RawTask {
+  cgroup: number;
+  cpu: number;
+  privileged: boolean;
+}
+
+/** A node list argument: indices < 12 pick machine nodes, others name nodes that do not exist. */
+type RawNodes = readonly number[] | null;
+
+interface RawRange {
+  /** where the range starts in the mapping, in thousandths */
+  from: number;
+  /** how long it is, in thousandths of the rest of the mapping */
+  len: number;
+  /** 0: the whole mapping (length omitted), 1: a sub-range, 2: past the end */
+  kind: number;
+  /** extra pages past the end */
+  extra: number;
+}
+
+type RawStep =
+  | { op: "mmap"; name: number; size: number; sizeKind: number; shared: boolean; fixed: number | null }
+  | { op: "munmap"; map: number; range: RawRange }
+  | { op: "touch"; map: number; range: RawRange; write: boolean }
+  | {
+      op: "mbind";
+      map: number;
+      range: RawRange;
+      mode: string | number;
+      modeFlags: readonly string[];
+      nodes: RawNodes;
+      flags: readonly string[];
+    }
+  | { op: "set_mempolicy"; mode: string | number; modeFlags: readonly string[]; nodes: RawNodes }
+  | { op: "get_mempolicy"; map: number | null; offset: number; flags: readonly string[] }
+  | { op: "placement"; map: number; range: RawRange }
+  | { op: "numastat" }
+  | { op: "kalloc"; gfp: string; thisnode: boolean; node: number | null; order: number; count: number }
+  | { op: "sched_setaffinity"; cpu: number };
+
+interface RawScenario {
+  nodes: RawNode[];
+  anchor: number;
+  symmetric: boolean;
+  distances: number[];
+  weighted: boolean;
+  weights: number[];
+  minFreeKbytes: number | null;
+  cgroups: RawCgroup[];
+  tasks: RawTask[];
+  steps: { task: number; step: RawStep }[];
+}
+
+const MODES = [
+  "MPOL_DEFAULT",
+  "MPOL_PREFERRED",
+  "MPOL_BIND",
+  "MPOL_INTERLEAVE",
+  "MPOL_LOCAL",
+  "MPOL_PREFERRED_MANY",
+  "MPOL_WEIGHTED_INTERLEAVE",
+] as const;
+
+const rawNode: fc.Arbitrary<RawNode> = fc.record({
+  cpus: fc.integer({ min: 0, max: 2 }),
+  movable: fc.boolean(),
+  memoryless: fc.integer({ min: 0, max: 11 }).map((x) => x === 0),
+  mib: fc.oneof(
+    { arbitrary: fc.integer({ min: 64, max: 160 }), weight: 5 },
+    { arbitrary: fc.integer({ min: 161, max: 512 }), weight: 1 },
+  ),
+  idGap: fc.oneof(
+    { arbitrary: fc.constant(0), weight: 3 },
+    { arbitrary: fc.integer({ min: 1, max: 2 }), weight: 1 },
+  ),
+});
+
+const rawNodes: fc.Arbitrary<RawNodes> = fc.oneof(
+  { arbitrary: fc.uniqueArray(fc.integer({ min: 0, max: 14 }), { minLength: 1, maxLength: 4 }), weight: 12 },
+  { arbitrary: fc.constant([]), weight: 2 },
+  { arbitrary: fc.constant(null), weight: 1 },
+);
+
+/** Modes, weighted towards the ones that spread pages (interleave, PREFERRED_MANY, BIND). */
+const MODE_WEIGHTS: Record<(typeof MODES)[number], number> = {
+  MPOL_DEFAULT: 2,
+  MPOL_PREFERRED: 3,
+  MPOL_BIND: 4,
+  MPOL_INTERLEAVE: 6,
+  MPOL_LOCAL: 1,
+  MPOL_PREFERRED_MANY: 4,
+  MPOL_WEIGHTED_INTERLEAVE: 3,
+};
+
+const rawMode: fc.Arbitrary<string | number> = fc.oneof(
+  ...MODES.map((m) => ({ arbitrary: fc.constant<string | number>(m), weight: MODE_WEIGHTS[m] })),
+  { arbitrary: fc.constantFrom(7, -1, 32770), weight: 1 },
+);
+
+const rawModeFlags: fc.Arbitrary<readonly string[]> = fc.oneof(
+  { arbitrary: fc.constant([]), weight: 8 },
+  { arbitrary: fc.constant(["MPOL_F_STATIC_NODES"]), weight: 2 },
+  { arbitrary: fc.constant(["MPOL_F_RELATIVE_NODES"]), weight: 2 },
+  { arbitrary: fc.constant(["MPOL_F_NUMA_BALANCING"]), weight: 1 },
+  { arbitrary: fc.constant(["MPOL_F_STATIC_NODES", "MPOL_F_RELATIVE_NODES"]), weight: 1 },
+);
+
+const rawMbindFlags: fc.Arbitrary<readonly string[]> = fc.oneof(
+  { arbitrary: fc.constant([]), weight: 6 },
+  { arbitrary: fc.constant(["MPOL_MF_STRICT"]), weight: 2 },
+  { arbitrary: fc.constant(["MPOL_MF_MOVE"]), weight: 3 },
+  { arbitrary: fc.constant(["MPOL_MF_STRICT", "MPOL_MF_MOVE"]), weight: 2 },
+  { arbitrary: fc.constant(["MPOL_MF_MOVE_ALL"]), weight: 1 },
+  { arbitrary: fc.constant(["MPOL_MF_STRICT", "MPOL_MF_MOVE_ALL"]), weight: 1 },
+  { arbitrary: fc.constant(["MPOL_MF_LAZY"]), weight: 1 },
+);
+
+const rawGetFlags: fc.Arbitrary<readonly string[]> = fc.oneof(
+  { arbitrary: fc.constant([]), weight: 2 },
+  { arbitrary: fc.constant(["MPOL_F_ADDR"]), weight: 2 },
+  { arbitrary: fc.constant(["MPOL_F_NODE", "MPOL_F_ADDR"]), weight: 3 },
+  { arbitrary: fc.constant(["MPOL_F_NODE"]), weight: 2 },
+  { arbitrary: fc.constant(["MPOL_F_MEMS_ALLOWED"]), weight: 1 },
+  { arbitrary: fc.constant(["MPOL_F_MEMS_ALLOWED", "MPOL_F_NODE"]), weight: 1 },
+);
+
+const rawRange: fc.Arbitrary<RawRange> = fc.record({
+  from: fc.oneof(
+    { arbitrary: fc.constant(0), weight: 2 },
+    { arbitrary: fc.integer({ min: 0, max: 999 }), weight: 3 },
+  ),
+  len: fc.integer({ min: 1, max: 1000 }),
+  kind: fc.oneof(
+    { arbitrary: fc.constant(0), weight: 5 },
+    { arbitrary: fc.constant(1), weight: 4 },
+    { arbitrary: fc.constant(2), weight: 1 },
+  ),
+  extra: fc.integer({ min: 1, max: 64 }),
+});
+
+const mapIdx = fc.integer({ min: 0, max: 7 });
+
+const rawSetMempolicy = fc.record({
+  op: fc.constant("set_mempolicy" as const),
+  mode: rawMode,
+  modeFlags: rawModeFlags,
+  nodes: rawNodes,
+});
+
+const rawStep: fc.Arbitrary<RawStep> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      op: fc.constant("mmap" as const),
+      name: fc.integer({ min: 0, max: 3 }),
+      size: fc.integer({ min: 0, max: 1000 }),
+      sizeKind: fc.oneof(
+        { arbitrary: fc.constant(0), weight: 3 },
+        { arbitrary: fc.constant(1), weight: 3 },
+        { arbitrary: fc.constant(2), weight: 3 },
+        { arbitrary: fc.constant(3), weight: 1 },
+      ),
+      shared: fc.integer({ min: 0, max: 3 }).map((x) => x === 0),
+      fixed: fc.option(fc.integer({ min: 0, max: 3 }), { freq: 4 }),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("munmap" as const), map: mapIdx, range: rawRange }) },
+  {
+    weight: 9,
+    arbitrary: fc.record({
+      op: fc.constant("touch" as const),
+      map: mapIdx,
+      range: rawRange,
+      write: fc.integer({ min: 0, max: 3 }).map((x) => x !== 0),
+    }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant("mbind" as const),
+      map: mapIdx,
+      range: rawRange,
+      mode: rawMode,
+      modeFlags: rawModeFlags,
+      nodes: rawNodes,
+      flags: rawMbindFlags,
+    }),
+  },
+  { weight: 4, arbitrary: rawSetMempolicy },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("get_mempolicy" as const),
+      map: fc.option(mapIdx, { freq: 2 }),
+      offset: fc.integer({ min: 0, max: 999 }),
+      flags: rawGetFlags,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant("placement" as const), map: mapIdx, range: rawRange }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("numastat" as const) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant("kalloc" as const),
+      gfp: fc.constantFrom("GFP_KERNEL", "GFP_HIGHUSER_MOVABLE"),
+      thisnode: fc.integer({ min: 0, max: 5 }).map((x) => x === 0),
+      node: fc.option(fc.integer({ min: 0, max: 3 }), { freq: 2 }),
+      order: fc.oneof(
+        { arbitrary: fc.constant(0), weight: 6 },
+        { arbitrary: fc.integer({ min: 1, max: 4 }), weight: 1 },
+      ),
+      count: fc.integer({ min: 1, max: 4000 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant("sched_setaffinity" as const),
+      cpu: fc.integer({ min: 0, max: 7 }),
+    }),
+  },
+);
+
+const rawScenario: fc.Arbitrary<RawScenario> = fc.record({
+  nodes: fc.oneof(
+    { arbitrary: fc.array(rawNode, { minLength: 1, maxLength: 1 }), weight: 1 },
+    { arbitrary: fc.array(rawNode, { minLength: 2, maxLength: 4 }), weight: 5 },
+  ),
+  anchor: fc.integer({ min: 0, max: 3 }),
+  symmetric: fc.boolean(),
+  distances: fc.array(fc.integer({ min: 11, max: 80 }), { minLength: 16, maxLength: 16 }),
+  weighted: fc.integer({ min: 0, max: 2 }).map((x) => x === 0),
+  weights: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 4, maxLength: 4 }),
+  minFreeKbytes: fc.option(fc.integer({ min: 128, max: 16384 }), { freq: 5 }),
+  cgroups: fc.array(
+    fc.record({
+      nested: fc.boolean(),
+      mems: fc.integer({ min: 0, max: 15 }),
+      cpus: fc.oneof(
+        { arbitrary: fc.constant(0), weight: 3 },
+        { arbitrary: fc.integer({ min: 0, max: 255 }), weight: 1 },
+      ),
+      hardwall: fc.integer({ min: 0, max: 3 }).map((x) => x === 0),
+    }),
+    { maxLength: 2 },
+  ),
+  tasks: fc.array(
+    fc.record({
+      cgroup: fc.integer({ min: 0, max: 2 }),
+      cpu: fc.integer({ min: 0, max: 7 }),
+      privileged: fc.boolean(),
+    }),
+    { minLength: 1, maxLength: 3 },
+  ),
+  // task policies first now and then, so that later faults and kallocs run under them
+  steps: fc
+    .tuple(
+      fc.array(fc.record({ task: fc.integer({ min: 0, max: 2 }), step: rawSetMempolicy }), { maxLength: 3 }),
+      fc.array(fc.record({ task: fc.integer({ min: 0, max: 2 }), step: rawStep }), {
+        minLength: 1,
+        maxLength: 25,
+        size: "max",
+      }),
+    )
+    .map(([prologue, steps]) => [...prologue, ...steps].slice(0, 25)),
+});
+
+// --- from raw choices to a scenario file ------------------------------------------------
+
+/** A scenario file as plain data (what YAML or JSON would hold). */
+export type ScenarioFile = Record<string, unknown> & {
+  machine: { nodes: Record<string, unknown>[]; distances: number[][] };
+  steps: Record<string, unknown>[];
+};
+
+const pages = (n: number) => `${n}p`;
+
+function build(raw: RawScenario): ScenarioFile {
+  // machine
+  const n = raw.nodes.length;
+  const anchor = raw.anchor % n;
+  const ids: number[] = [];
+  let nextCpu = 0;
+  const nodes: Record<string, unknown>[] = [];
+  const memNodes: number[] = [];
+  const cpus: number[] = [];
+  let nodePagesMax = 0;
+  let totalPages = 0;
+  raw.nodes.forEach((rn, i) => {
+    const id = i === 0 ? rn.idGap : ids[i - 1]! + 1 + rn.idGap;
+    ids.push(id);
+    // the anchor node has CPUs and boot memory, so that the machine boots
+    const nCpus = i === anchor ? Math.max(1, rn.cpus) : rn.cpus;
+    const movable = i !== anchor && nCpus === 0 && rn.movable;
+    const memoryless = i !== anchor && nCpus > 0 && rn.memoryless;
+    const node: Record<string, unknown> = { id };
+    if (nCpus) {
+      node.cpus = Array.from({ length: nCpus }, (_, j) => nextCpu + j);
+      for (let j = 0; j < nCpus; j++) cpus.push(nextCpu + j);
+      nextCpu += nCpus;
+    }
+    if (!memoryless) {
+      node.memory = `${rn.mib}MiB`;
+      memNodes.push(id);
+      const p = (rn.mib * MiB) / PAGE;
+      nodePagesMax = Math.max(nodePagesMax, p);
+      totalPages += p;
+    }
+    if (movable) {
+      node.movable = true;
+      node.kind = "gpu";
+    }
+    nodes.push(node);
+  });
+  const distances = ids.map((_, i) =>
+    ids.map((__, j) => {
+      if (i === j) return 10;
+      const [a, b] = raw.symmetric && i > j ? [j, i] : [i, j];
+      return raw.distances[a * 4 + b]!;
+    }),
+  );
+  const absentBase = ids[ids.length - 1]! + 1;
+  const nodeList = (r: RawNodes): number[] | null =>
+    r === null
+      ? null
+      : [...new Set(r.map((v) => (v < 12 ? ids[v % n]! : absentBase + (v - 12))))].sort((a, b) => a - b);
+
+  const file: ScenarioFile = { name: "generated", machine: { nodes, distances }, steps: [] };
+  const kernel: Record<string, unknown> = {};
+  if (raw.weighted) {
+    kernel.version = "6.9";
+    kernel.weighted_interleave = Object.fromEntries(ids.map((id, i) => [String(id), raw.weights[i]!]));
+  }
+  if (raw.minFreeKbytes !== null) kernel.min_free_kbytes = raw.minFreeKbytes;
+  if (Object.keys(kernel).length) file.kernel = kernel;
+
+  // cgroups: flat, or the second one nested in the first; effective CPUs as cgroup v2 computes them
+  const cgPaths: string[] = ["/"];
+  const effCpus = new Map<string, number[]>([["/", cpus]]);
+  if (raw.cgroups.length) {
+    const cgroups: Record<string, Record<string, unknown>> = {};
+    raw.cgroups.forEach((rc, i) => {
+      const path = i === 1 && rc.nested ? `${cgPaths[1]}/sub` : `/g${i}`;
+      const spec: Record<string, unknown> = {};
+      const mems = memNodes.filter((_, j) => rc.mems & (1 << j));
+      if (mems.length) spec.mems = mems;
+      const mine = cpus.filter((_, j) => rc.cpus & (1 << j));
+      if (mine.length) spec.cpus = mine;
+      if (rc.hardwall) spec.mem_hardwall = true;
+      cgroups[path] = spec;
+      const parent = effCpus.get(path.slice(0, path.lastIndexOf("/")) || "/")!;
+      const eff = mine.filter((c) => parent.includes(c));
+      effCpus.set(path, eff.length ? eff : parent);
+      cgPaths.push(path);
+    });
+    file.cgroups = cgroups;
+  }
+
+  // tasks
+  const taskNames: string[] = [];
+  const tasks: Record<string, Record<string, unknown>> = {};
+  raw.tasks.forEach((rt, i) => {
+    const name = `t${i}`;
+    const cg = cgPaths[rt.cgroup % cgPaths.length]!;
+    const allowed = effCpus.get(cg)!;
+    tasks[name] = { cgroup: cg, cpu: allowed[rt.cpu % allowed.length]!, privileged: rt.privileged };
+    taskNames.push(name);
+  });
+  file.tasks = tasks;
+
+  // steps: mapping names are per task; a step that names a mapping picks one mmapped earlier
+  const known = new Map<string, { name: string; pages: number }[]>(taskNames.map((t) => [t, []]));
+  const mmapPages = (size: number, kind: number): number => {
+    const f = size / 1000;
+    switch (kind) {
+      case 0:
+        return 1 + Math.floor(f * 63);
+      case 1:
+        return 1 + Math.floor((f * nodePagesMax) / 2);
+      case 2:
+        return Math.max(1, Math.floor(nodePagesMax * (0.5 + f)));
+      default:
+        return Math.max(1, Math.floor(totalPages * (0.5 + f * 0.6)));
+    }
+  };
+  /** An address and length for a range of a mapping (or an unmapped literal when the task has none). */
+  const target = (task: string, m: number, r: RawRange): Record<string, unknown> => {
+    const maps = known.get(task)!;
+    if (!maps.length) return { addr: 0x7e8000000000, length: pages(1 + (r.extra % 8)) };
+    const mp = maps[m % maps.length]!;
+    if (r.kind === 0) return { addr: mp.name };
+    const from = Math.floor((r.from / 1000) * mp.pages);
+    const rest = mp.pages - from;
+    const len = r.kind === 1 ? Math.max(1, Math.floor((r.len / 1000) * rest)) : rest + r.extra;
+    return { addr: from ? `${mp.name}+${pages(from)}` : mp.name, length: pages(len) };
+  };
+  /** MPOL_DEFAULT and MPOL_LOCAL mostly get the empty mask they need */
+  const policyNodes = (mode: string | number, r: RawNodes): number[] | null =>
+    (mode === "MPOL_DEFAULT" || mode === "MPOL_LOCAL") && r && r[0]! % 4 !== 0 ? [] : nodeList(r);
+  for (const { task: ti, step: s0 } of raw.steps) {
+    let task = taskNames[ti % taskNames.length]!;
+    let s = s0;
+    if ("range" in s && !known.get(task)!.length) {
+      // a step on a mapping goes to a task that has one, or becomes the mmap of one
+      const other = taskNames.find((t) => known.get(t)!.length);
+      if (other) task = other;
+      else s = { op: "mmap", name: 0, size: s.range.len, sizeKind: s.range.kind, shared: false, fixed: null };
+    }
+    const maps = known.get(task)!;
+    const out: Record<string, unknown> = { op: s.op, task };
+    switch (s.op) {
+      case "mmap": {
+        const name = `m${s.name}`;
+        const p = mmapPages(s.size, s.sizeKind);
+        out.name = name;
+        out.length = pages(p);
+        if (s.shared) out.flags = ["MAP_SHARED", "MAP_ANONYMOUS"];
+        if (s.fixed !== null) out.addr = 0x7e0000000000 + s.fixed * 0x40000000;
+        const i = maps.findIndex((x) => x.name === name);
+        if (i >= 0) maps.splice(i, 1);
+        maps.push({ name, pages: p });
+        break;
+      }
+      case "munmap": {
+        Object.assign(out, target(task, s.map, s.range));
+        // a mapping unmapped whole is not named by later steps
+        if (s.range.kind === 0) maps.splice(s.map % maps.length, 1);
+        break;
+      }
+      case "placement":
+        Object.assign(out, target(task, s.map, s.range));
+        break;
+      case "touch":
+        Object.assign(out, target(task, s.map, s.range));
+        out.access = s.write ? "write" : "read";
+        break;
+      case "mbind": {
+        Object.assign(out, target(task, s.map, s.range));
+        out.mode = s.mode;
+        if (s.modeFlags.length) out.mode_flags = s.modeFlags;
+        out.nodes = policyNodes(s.mode, s.nodes);
+        if (s.flags.length) out.flags = s.flags;
+        break;
+      }
+      case "set_mempolicy":
+        out.mode = s.mode;
+        if (s.modeFlags.length) out.mode_flags = s.modeFlags;
+        out.nodes = policyNodes(s.mode, s.nodes);
+        break;
+      case "get_mempolicy": {
+        if (s.map !== null && maps.length) {
+          const mp = maps[s.map % maps.length]!;
+          const off = Math.floor((s.offset / 1000) * mp.pages);
+          out.addr = off ? `${mp.name}+${pages(off)}` : mp.name;
+        }
+        if (s.flags.length) out.flags = s.flags;
+        break;
+      }
+      case "numastat":
+        break;
+      case "kalloc":
+        out.gfp = s.thisnode ? [s.gfp, "__GFP_THISNODE"] : s.gfp;
+        if (s.node !== null) out.node = ids[s.node % n]!;
+        if (s.order) out.order = s.order;
+        out.count = s.order ? Math.max(1, s.count >> s.order) : s.count;
+        break;
+      case "sched_setaffinity":
+        out.cpu = cpus[s.cpu % cpus.length]!;
+        break;
+    }
+    file.steps.push(out);
+  }
+  return file;
+}
+
+/** Valid scenario files with frequent memory pressure. */
+export const scenarioFile: fc.Arbitrary<ScenarioFile> = rawScenario.map(build);
