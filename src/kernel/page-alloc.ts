@@ -289,29 +289,18 @@ function getPageFromFreelist(
       }
     }
     const size = 2 ** order;
-    if (!(allocFlags & ALLOC_NO_WATERMARKS)) {
-      const mark = wmarkPages(zone, allocFlags);
-      const threshold = watermarkThreshold(zone, mark, ac.highestZoneidx, allocFlags);
-      if (step) {
-        step.free = zone.free;
-        step.mark = threshold - zone.lowmemReserve[ac.highestZoneidx]!;
-        step.reserve = zone.lowmemReserve[ac.highestZoneidx]!;
-      }
-      const count = Math.floor((zone.free - threshold) / size);
-      if (count < 1) {
-        failed.push(zone.id);
-        if (step) {
-          step.verdict = "watermark";
-          trace!.zones.push(step);
-        }
-        continue;
-      }
-      if (step) trace!.zones.push(step);
-      return { zone, count };
-    }
     // ALLOC_NO_WATERMARKS: any free block will do
-    const count = Math.floor(zone.free / size);
-    if (step) step.free = zone.free;
+    const noWmark = (allocFlags & ALLOC_NO_WATERMARKS) !== 0;
+    const reserve = noWmark ? 0 : zone.lowmemReserve[ac.highestZoneidx]!;
+    const threshold = noWmark
+      ? 0
+      : watermarkThreshold(zone, wmarkPages(zone, allocFlags), ac.highestZoneidx, allocFlags);
+    if (step) {
+      step.free = zone.free;
+      step.mark = threshold - reserve;
+      step.reserve = reserve;
+    }
+    const count = Math.floor((zone.free - threshold) / size);
     if (count < 1) {
       failed.push(zone.id);
       if (step) {
