@@ -348,6 +348,7 @@ export function decide(
 ): AllocDecision {
   const trace: PassTrace[] | undefined = wantTrace ? [] : undefined;
   const failed: number[] = [];
+  const { gfp, order } = req;
   const nopage = (reason: string): AllocDecision => ({
     ok: false,
     oom: null,
@@ -355,14 +356,11 @@ export function decide(
     watermarkFailed: failed,
     trace,
   });
-  const { gfp, order } = req;
   if (order >= MAX_ORDER) return nopage("order too large");
 
   // prepare_alloc_pages()
   const highest = gfpZone(gfp);
   const zonelist = nodeZonelist(env, req.nid, gfp);
-  let allocGfp = gfp;
-  let allocFlags = ALLOC_WMARK_LOW;
   const ac: AllocContext = {
     zonelist,
     highestZoneidx: highest,
@@ -370,6 +368,36 @@ export function decide(
     preferredZone: undefined,
     callerNodemask: req.nodemask,
   };
+  /** One get_page_from_freelist() pass, as a decision when it finds a zone. */
+  const attempt = (
+    pass: string,
+    g: number,
+    flags: number,
+    cpuset: PassTrace["cpuset"],
+  ): AllocDecision | undefined => {
+    const r = getPageFromFreelist(
+      env,
+      task,
+      g,
+      order,
+      flags,
+      ac,
+      newPass(trace, pass, flags, ac, cpuset),
+      failed,
+    );
+    if (!r || !ac.preferredZone) return undefined;
+    return {
+      ok: true,
+      zone: r.zone,
+      count: r.count,
+      preferredZone: ac.preferredZone,
+      watermarkFailed: failed,
+      trace,
+    };
+  };
+
+  let allocGfp = gfp;
+  let allocFlags = ALLOC_WMARK_LOW;
   let cpusetMode: PassTrace["cpuset"] = "ignored";
   if (env.cpusetsEnabled) {
     allocGfp |= __GFP_HARDWALL;
@@ -384,28 +412,8 @@ export function decide(
   ac.preferredZone = firstZonesZonelist(zonelist, highest, ac.nodemask);
 
   // First allocation attempt (skipped when resuming the slow path after an OOM kill)
-  let r = afterOomKill
-    ? undefined
-    : getPageFromFreelist(
-        env,
-        task,
-        allocGfp,
-        order,
-        allocFlags,
-        ac,
-        newPass(trace, "fast path", allocFlags, ac, cpusetMode),
-        failed,
-      );
-  if (r && ac.preferredZone) {
-    return {
-      ok: true,
-      zone: r.zone,
-      count: r.count,
-      preferredZone: ac.preferredZone,
-      watermarkFailed: failed,
-      trace,
-    };
-  }
+  const fast = afterOomKill ? undefined : attempt("fast path", allocGfp, allocFlags, cpusetMode);
+  if (fast) return fast;
 
   // __alloc_pages_slowpath(): restore the caller's nodemask
   ac.nodemask = req.nodemask;
@@ -420,27 +428,9 @@ export function decide(
       return nopage("cpuset has no zone for this gfp (movable-only mems)");
     }
   }
-  const slowCpuset: PassTrace["cpuset"] =
-    env.cpusetsEnabled && allocFlags & ALLOC_CPUSET ? "zone check" : "ignored";
-  r = getPageFromFreelist(
-    env,
-    task,
-    gfp,
-    order,
-    allocFlags,
-    ac,
-    newPass(trace, "slow path", allocFlags, ac, slowCpuset),
-    failed,
-  );
-  if (r)
-    return {
-      ok: true,
-      zone: r.zone,
-      count: r.count,
-      preferredZone: ac.preferredZone,
-      watermarkFailed: failed,
-      trace,
-    };
+  const slowCpuset = env.cpusetsEnabled && allocFlags & ALLOC_CPUSET ? "zone check" : "ignored";
+  const slow = attempt("slow path", gfp, allocFlags, slowCpuset);
+  if (slow) return slow;
 
   // retry: reserves for OOM victims; policies ignored without ALLOC_CPUSET
   const reserveFlags = task.oomVictim && !(gfp & __GFP_NOMEMALLOC) ? ALLOC_OOM : 0;
@@ -449,25 +439,8 @@ export function decide(
     ac.nodemask = null;
     ac.preferredZone = firstZonesZonelist(zonelist, highest, null);
     if (!ac.preferredZone) return nopage("no eligible zone");
-    r = getPageFromFreelist(
-      env,
-      task,
-      gfp,
-      order,
-      allocFlags,
-      ac,
-      newPass(trace, "slow path (policy nodemask dropped)", allocFlags, ac, "ignored"),
-      failed,
-    );
-    if (r)
-      return {
-        ok: true,
-        zone: r.zone,
-        count: r.count,
-        preferredZone: ac.preferredZone,
-        watermarkFailed: failed,
-        trace,
-      };
+    const retry = attempt("slow path (policy nodemask dropped)", gfp, allocFlags, "ignored");
+    if (retry) return retry;
   }
   if (!canDirectReclaim) return nopage("cannot reclaim (no __GFP_DIRECT_RECLAIM)");
   if (task.oomVictim) return nopage("OOM victim out of reserves");
@@ -476,25 +449,17 @@ export function decide(
   const reclaimable = ac.zonelist.some(
     (z) => z.type <= highest && (!ac.nodemask || ac.nodemask.has(z.node)) && env.reclaimable(z) > 0,
   );
-  if (reclaimable) {
-    return nopage("reclaim needed");
-  }
+  if (reclaimable) return nopage("reclaim needed");
   if (gfp & __GFP_NORETRY) return nopage("__GFP_NORETRY");
   if (costly && !(gfp & __GFP_RETRY_MAYFAIL)) return nopage("costly order");
 
   // __alloc_pages_may_oom()
   if (costly) return nopage("OOM killer does not help costly orders");
-  if (gfp & (__GFP_RETRY_MAYFAIL | __GFP_THISNODE)) {
+  if (gfp & (__GFP_RETRY_MAYFAIL | __GFP_THISNODE))
     return nopage("no OOM kill for __GFP_THISNODE/__GFP_RETRY_MAYFAIL");
-  }
   if (highest < ZONE_NORMAL) return nopage("no OOM kill for lowmem");
-  return {
-    ok: false,
-    oom: { gfp, order, zonelist, nodemask: ac.nodemask },
-    reason: "out of memory",
-    watermarkFailed: failed,
-    trace,
-  };
+  const oom = { gfp, order, zonelist, nodemask: ac.nodemask };
+  return { ok: false, oom, reason: "out of memory", watermarkFailed: failed, trace };
 }
 
 /** Take `allocations` blocks of 2^order pages from the zone the decision chose. */
