@@ -121,3 +121,10 @@ describe("cdmsim topo, schema, demo", () => {
     expect(r.stdout).toContain("OOM killer");
   });
 });
+
+describe("schema/scenario.schema.json", () => {
+  it("is what `cdmsim schema` prints (regenerate with `npx cdmsim schema > schema/scenario.schema.json`)", async () => {
+    const { readFileSync } = await import("node:fs");
+    expect(readFileSync("schema/scenario.schema.json", "utf8")).toBe(cdmsim("schema").stdout);
+  });
+});
