@@ -2,11 +2,13 @@
  * The `cdmsim` command: argument parsing, then calls into the core. Every option is defined
  * once in OPTIONS, with its help text; commander builds parsing and --help from it.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { designIds } from "../designs/index.js";
+import { OracleSetupError } from "../oracle/boot.js";
+import { recordExpectations, verifyScenarios } from "../oracle/verify.js";
 import { Kernel } from "../kernel/kernel.js";
 import type { MachineSpec } from "../kernel/topology.js";
 import { renderExplain } from "../report/explain.js";
@@ -16,6 +18,7 @@ import { renderRun } from "../report/text.js";
 import { loadScenario, ScenarioError } from "../scenario/loader.js";
 import { bootScenario, resolveDesign, runScenario } from "../scenario/runner.js";
 import { scenarioJsonSchema } from "../scenario/schema.js";
+import type { Scenario } from "../scenario/types.js";
 import { getPreset, presetIds } from "../topology-io/presets.js";
 
 interface OptionDef {
@@ -29,7 +32,7 @@ const OPTIONS: Record<string, OptionDef> = {
   json: {
     flags: "--json",
     description: "print the result as JSON (machine-readable)",
-    commands: ["run", "topo", "demo"],
+    commands: ["run", "topo", "demo", "verify"],
   },
   explain: {
     flags: "--explain",
@@ -47,6 +50,12 @@ const OPTIONS: Record<string, OptionDef> = {
     description: "also list zones with managed pages and watermarks",
     commands: ["topo"],
   },
+  record: {
+    flags: "--record",
+    description: "write the real kernel's answers into the scenario files as their expectations",
+    commands: ["verify"],
+  },
+  jobs: { flags: "--jobs <n>", description: "boot up to n guests at a time (default 1)", commands: ["verify"] },
 };
 
 function addOptions(cmd: Command, name: string): Command {
@@ -86,21 +95,7 @@ function runFiles(files: string[], opts: RunFlags): number {
   let status = 0;
   const results: unknown[] = [];
   // check every file before running any, so that an invalid one leaves no partial output
-  const scenarios = [];
-  const problems: ScenarioError[] = [];
-  for (const f of files) {
-    try {
-      scenarios.push(loadScenario(f));
-    } catch (e) {
-      if (!(e instanceof ScenarioError)) throw e;
-      problems.push(e);
-    }
-  }
-  if (problems.length)
-    throw new ScenarioError(
-      problems[0]!.file,
-      problems.flatMap((p) => p.problems.map((q) => ({ ...q, file: p.file }))),
-    );
+  const scenarios = loadAll(files);
   // progress on a terminal while the results go to a file or a pipe
   const progress = process.stderr.isTTY && !process.stdout.isTTY && scenarios.length > 1 && !process.env.CI;
   for (const [i, sc] of scenarios.entries()) {
@@ -153,6 +148,103 @@ function topo(source: string, opts: { json?: boolean; zones?: boolean; design?: 
   return 0;
 }
 
+/** Scenario files named on the command line, directories searched for *.yaml, *.yml, *.json. */
+function scenarioPaths(paths: string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    if (existsSync(p) && statSync(p).isDirectory()) {
+      const found = readdirSync(p, { recursive: true, encoding: "utf8" })
+        .filter((f) => /\.(ya?ml|json)$/.test(f) && !f.split("/").some((part) => part.startsWith(".")))
+        .map((f) => join(p, f))
+        .sort();
+      // result files (format cdmsim-result/1) sit beside their scenarios; they are not scenarios
+      const isResult = (f: string) =>
+        f.endsWith(".json") && /"format"\s*:\s*"cdmsim-result/.test(readFileSync(f, "utf8").slice(0, 200));
+      out.push(...found.filter((f) => statSync(f).isFile() && !isResult(f)));
+    } else out.push(p);
+  }
+  return out;
+}
+
+/** Load every file first: an invalid one stops everything before anything runs. */
+function loadAll(files: string[]): Scenario[] {
+  const scenarios: Scenario[] = [];
+  const problems: ScenarioError[] = [];
+  for (const f of files) {
+    try {
+      scenarios.push(loadScenario(f));
+    } catch (e) {
+      if (!(e instanceof ScenarioError)) throw e;
+      problems.push(e);
+    }
+  }
+  if (problems.length) {
+    throw new ScenarioError(
+      problems[0]!.file,
+      problems.flatMap((p) => p.problems.map((q) => ({ ...q, file: p.file }))),
+    );
+  }
+  return scenarios;
+}
+
+async function verify(
+  paths: string[],
+  opts: { json?: boolean; record?: boolean; jobs?: string },
+): Promise<number> {
+  const style = styleFor(process.stdout);
+  const files = scenarioPaths(paths);
+  const scenarios = loadAll(files);
+  const jobs = opts.jobs === undefined ? 1 : Number(opts.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 16) {
+    throw new ScenarioError("--jobs", [
+      { line: 0, column: 0, field: "", message: "expects a number from 1 to 16" },
+    ]);
+  }
+  const progress = process.stderr.isTTY && !process.env.CI;
+  const t0 = Date.now();
+  const { engine, outcomes } = await verifyScenarios(
+    scenarios.map((scenario, i) => ({ file: files[i]!, scenario })),
+    {
+      jobs,
+      onProgress: progress
+        ? (done, total, label) =>
+            process.stderr.write(`\r\x1b[K[${done}/${total} boots]${label ? ` booting: ${label}` : ""}`)
+        : undefined,
+    },
+  );
+  if (progress) process.stderr.write("\r\x1b[K");
+  if (opts.record) {
+    for (const [i, o] of outcomes.entries()) {
+      if (o.kernel) recordExpectations(o.file, scenarios[i]!, o.kernel);
+    }
+  }
+  const count = (s: string) => outcomes.filter((o) => o.status === s).length;
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ engine, outcomes }, null, 2)}\n`);
+  } else {
+    for (const o of outcomes) {
+      const tag = {
+        agree: style.green("agree  "),
+        differ: style.red("differ "),
+        skipped: style.yellow("skipped"),
+        error: style.red("error  "),
+      }[o.status];
+      process.stdout.write(`${tag} ${o.file}${o.reason ? `: ${o.reason}` : ""}\n`);
+      for (const d of o.differences ?? []) {
+        process.stdout.write(
+          `          ${d.field}: model ${JSON.stringify(d.model)}, kernel ${JSON.stringify(d.kernel)}\n`,
+        );
+      }
+    }
+    const secs = ((Date.now() - t0) / 1000).toFixed(0);
+    process.stdout.write(
+      `verify (${engine}): ${count("agree")} agree, ${count("differ")} differ, ${count("skipped")} skipped, ` +
+        `${count("error")} errors in ${secs} s${opts.record ? "; the kernel's answers were recorded as expectations" : ""}\n`,
+    );
+  }
+  return count("differ") || count("error") ? 1 : 0;
+}
+
 export function buildProgram(setStatus: (n: number) => void): Command {
   const program = new Command("cdmsim")
     .description(
@@ -175,6 +267,13 @@ export function buildProgram(setStatus: (n: number) => void): Command {
       .argument("<source>", `a scenario file or a preset (${presetIds().join(", ")})`),
     "topo",
   ).action((source: string, opts) => setStatus(topo(source, opts)));
+  addOptions(
+    program
+      .command("verify")
+      .description("run scenarios on the model and on the real Linux kernel under QEMU, and compare")
+      .argument("<paths...>", "scenario files or directories"),
+    "verify",
+  ).action(async (paths: string[], opts) => setStatus(await verify(paths, opts)));
   program
     .command("schema")
     .description("print the JSON Schema of scenario files")
@@ -201,6 +300,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof ScenarioError) {
       process.stderr.write(`cdmsim: invalid scenario\n${e.message}\n`);
       return 2;
+    }
+    if (e instanceof OracleSetupError) {
+      process.stderr.write(`cdmsim: the real-kernel oracle is not ready: ${e.message}\n`);
+      return 3;
     }
     const ce = e as { code?: string; exitCode?: number };
     if (typeof ce.code === "string" && ce.code.startsWith("commander.")) {

@@ -154,7 +154,7 @@ export function sysGetMempolicy(
     // copy_nodes_to_user(): EINVAL when maxnode asks for more than a page (after *mode is written)
     const copy = ((u64(maxnode) - 1n + 63n) / 64n) * 8n;
     const nbytes = BigInt(Math.ceil(k.topo.nrNodeIds / 64) * 8);
-    if (copy > nbytes && copy > PAGE) return fail("EINVAL", out);
+    if (copy > nbytes && copy > PAGE) return fail("EINVAL"); // *mode was written, but the call failed
     out.nodes = m.toString();
     return undefined;
   };

@@ -32,7 +32,11 @@ function size(v: bigint | "mapping"): string {
   if (v === "mapping") return "(whole mapping)";
   if (v % 4096n === 0n && v > 0n) {
     const p = v / 4096n;
-    for (const [unit, div] of [["GiB", 1n << 30n], ["MiB", 1n << 20n], ["KiB", 1n << 10n]] as const) {
+    for (const [unit, div] of [
+      ["GiB", 1n << 30n],
+      ["MiB", 1n << 20n],
+      ["KiB", 1n << 10n],
+    ] as const) {
       if (v % div === 0n && v >= div) return `${v / div}${unit}`;
     }
     return `${p}p`;

@@ -11,7 +11,10 @@ import type { Style } from "./style.js";
 
 function zoneLine(z: ZoneStep, s: Style): string {
   const name = z.zone.padEnd(18);
-  const wm = z.free !== undefined ? `free ${z.free} ${z.verdict === "taken" ? ">" : "≤"} mark ${z.mark} + reserve ${z.reserve}` : "";
+  const wm =
+    z.free !== undefined
+      ? `free ${z.free} ${z.verdict === "taken" ? ">" : "≤"} mark ${z.mark} + reserve ${z.reserve}`
+      : "";
   switch (z.verdict) {
     case "taken":
       return `${name}${s.green("taken")}${wm ? `  (${wm})` : ""}`;
@@ -31,7 +34,11 @@ function zoneLine(z: ZoneStep, s: Style): string {
 function passLines(p: PassTrace, s: Style): string[] {
   const mask = p.nodemask === null ? "no nodemask" : `nodemask ${p.nodemask || "(empty)"}`;
   const cpuset =
-    p.cpuset === "ignored" ? "cpuset not enforced" : p.cpuset === "nodemask" ? "cpuset as the nodemask" : "cpuset checked per zone";
+    p.cpuset === "ignored"
+      ? "cpuset not enforced"
+      : p.cpuset === "nodemask"
+        ? "cpuset as the nodemask"
+        : "cpuset checked per zone";
   const head = `${p.pass}: watermark ${p.watermark}, ${mask}, ${cpuset}, preferred zone ${p.preferredZone ?? "none"}`;
   const zones = p.zones.length ? p.zones.map((z) => `      ${zoneLine(z, s)}`) : ["      (no eligible zone)"];
   return [`    ${head}`, ...zones];

@@ -9,7 +9,12 @@ export function numactlHardwareText(k: Kernel): string {
     .filter((id) => k.online.has(id))
     .map((id) => {
       const mi = k.nodeMeminfo(id);
-      return { id, cpus: k.topo.node(id).cpus, totalBytes: mi.total * PAGE_SIZE, freeBytes: mi.free * PAGE_SIZE };
+      return {
+        id,
+        cpus: k.topo.node(id).cpus,
+        totalBytes: mi.total * PAGE_SIZE,
+        freeBytes: mi.free * PAGE_SIZE,
+      };
     });
   return numactlHardware(nodes, (a, b) => k.topo.distance(a, b));
 }

@@ -53,7 +53,14 @@ function table(rows: string[][], indent = "  "): string[] {
       widths[i] = Math.max(widths[i] ?? 0, c.length);
     });
   }
-  return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd());
+  return rows.map(
+    (r) =>
+      indent +
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join("  ")
+        .trimEnd(),
+  );
 }
 
 /** numastat as the tool prints it, from the model's counters */
@@ -80,7 +87,9 @@ export function renderRun(run: RunOutput, s: Style): string {
     if (r.expect === "fail") {
       ex = s.red("FAIL");
       for (const m of r.mismatches ?? []) {
-        notes.push(`  step ${r.index} (${r.task} ${step.op}): ${m.key} expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`);
+        notes.push(
+          `  step ${r.index} (${r.task} ${step.op}): ${m.key} expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`,
+        );
       }
     }
     rows.push([String(r.index), r.task, describeStep(step), fmtRet(r, step.op), fmtOut(r.out, step.op), ex]);
@@ -101,7 +110,13 @@ export function renderRun(run: RunOutput, s: Style): string {
     const nodes = k.nMemory.ids();
     const mrows: string[][] = [["mapping", "start", "length", "policy", ...nodes.map((n) => `N${n}`)]];
     for (const [name, m] of maps) {
-      mrows.push([name, m.start, human(m.length), m.policy, ...nodes.map((n) => String(m.pages[String(n)] ?? "·"))]);
+      mrows.push([
+        name,
+        m.start,
+        human(m.length),
+        m.policy,
+        ...nodes.map((n) => String(m.pages[String(n)] ?? "·")),
+      ]);
     }
     out.push(...table(mrows));
   }
@@ -132,13 +147,24 @@ export function renderRun(run: RunOutput, s: Style): string {
     }
     const text = numaMaps(k, t);
     out.push(`  ${t.name} (pid ${t.pid}, cpu ${t.cpu}, node ${t.numaNodeId}):`);
-    out.push(text ? text.replace(/\n$/, "").split("\n").map((l) => `    ${l}`).join("\n") : "    (no mappings)");
+    out.push(
+      text
+        ? text
+            .replace(/\n$/, "")
+            .split("\n")
+            .map((l) => `    ${l}`)
+            .join("\n")
+        : "    (no mappings)",
+    );
   }
 
   const checked = result.steps.filter((r) => r.expect).length;
   const failed = result.steps.filter((r) => r.expect === "fail").length;
   out.push("");
   if (failed) out.push(s.red(`Result: ${failed} of ${checked} expectations failed.`));
-  else out.push(s.green(`Result: ok${checked ? ` — ${checked} expectation${checked === 1 ? "" : "s"} held` : ""}.`));
+  else
+    out.push(
+      s.green(`Result: ok${checked ? ` — ${checked} expectation${checked === 1 ? "" : "s"} held` : ""}.`),
+    );
   return `${out.join("\n")}\n`;
 }

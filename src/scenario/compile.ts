@@ -49,7 +49,10 @@ export function parseSize(v: number | string, path: Path): bigint {
   }
   const m = /^\s*(0x[0-9a-fA-F]+|\d+)\s*(B|KiB|MiB|GiB|TiB|PiB|p)?\s*$/.exec(v);
   if (!m) {
-    throw new FieldError(path, `"${v}" is not a size (bytes such as 4096, a unit such as 64KiB or 2GiB, or pages such as 16p)`);
+    throw new FieldError(
+      path,
+      `"${v}" is not a size (bytes such as 4096, a unit such as 64KiB or 2GiB, or pages such as 16p)`,
+    );
   }
   const size = BigInt(m[1]!) * UNITS[m[2] ?? ""]!;
   if (size >= 1n << 64n) throw new FieldError(path, `${v} does not fit in 64 bits`);
@@ -59,7 +62,8 @@ export function parseSize(v: number | string, path: Path): bigint {
 function parseIds(v: string | number[], path: Path, limit: number, what: string): number[] {
   if (Array.isArray(v)) {
     for (const [i, id] of v.entries()) {
-      if (id >= limit) throw new FieldError([...path, i], `${what} ${id} is out of range (the limit is ${limit - 1})`);
+      if (id >= limit)
+        throw new FieldError([...path, i], `${what} ${id} is out of range (the limit is ${limit - 1})`);
     }
     return [...new Set(v)].sort((a, b) => a - b);
   }
@@ -71,7 +75,11 @@ function parseIds(v: string | number[], path: Path, limit: number, what: string)
 }
 
 /** Resolve a flag argument: names from the tables, raw integers, or lists OR-ed together. */
-export function parseFlags(v: string | number | (string | number)[], path: Path, table: Record<string, number>): number {
+export function parseFlags(
+  v: string | number | (string | number)[],
+  path: Path,
+  table: Record<string, number>,
+): number {
   const parts: (string | number)[] = Array.isArray(v) ? v : typeof v === "string" ? v.split("|") : [v];
   let out = 0;
   for (const [i, p] of parts.entries()) {
@@ -140,7 +148,11 @@ export function parseAddr(v: string | number | null, path: Path): AddrExpr {
   if (s === "null" || s === "NULL") return { kind: "null" };
   if (/^-?(0x[0-9a-fA-F]+|\d+)$/.test(s)) return { kind: "literal", value: BigInt(s) };
   const m = MAPPING_NAME.exec(s);
-  if (!m) throw new FieldError(path, `"${v}" is not an address (a mapping name, name+size, an integer, null or bad)`);
+  if (!m)
+    throw new FieldError(
+      path,
+      `"${v}" is not an address (a mapping name, name+size, an integer, null or bad)`,
+    );
   return { kind: "mapping", name: m[1]!, offset: m[2] === undefined ? 0n : parseSize(m[2], path) };
 }
 
@@ -171,7 +183,10 @@ function compileMachine(input: ScenarioInput["machine"]): MachineSpec {
   if (input.preset !== undefined) {
     const p = getPreset(input.preset);
     if (!p) {
-      throw new FieldError(["machine", "preset"], `unknown preset "${input.preset}" (known: ${presetIds().join(", ")})`);
+      throw new FieldError(
+        ["machine", "preset"],
+        `unknown preset "${input.preset}" (known: ${presetIds().join(", ")})`,
+      );
     }
     base = p.machine;
   }
@@ -183,7 +198,8 @@ function compileMachine(input: ScenarioInput["machine"]): MachineSpec {
       if (mem % BigInt(PAGE_SIZE) !== 0n) {
         throw new FieldError([...path, "memory"], `memory must be a whole number of 4 KiB pages`);
       }
-      if (mem > 64n * 1024n ** 4n) throw new FieldError([...path, "memory"], "memory of a node is limited to 64 TiB");
+      if (mem > 64n * 1024n ** 4n)
+        throw new FieldError([...path, "memory"], "memory of a node is limited to 64 TiB");
       if (n.cdm && n.movable === false) {
         throw new FieldError([...path, "movable"], "a cdm node is movable (cdm: true implies movable: true)");
       }
@@ -208,31 +224,45 @@ function compileMachine(input: ScenarioInput["machine"]): MachineSpec {
     seen.set(n.id, i);
     for (const c of n.cpus) {
       if (cpuOwner.has(c)) {
-        throw new FieldError(["machine", "nodes", i, "cpus"], `cpu ${c} is already in node ${cpuOwner.get(c)}`);
+        throw new FieldError(
+          ["machine", "nodes", i, "cpus"],
+          `cpu ${c} is already in node ${cpuOwner.get(c)}`,
+        );
       }
       cpuOwner.set(c, n.id);
     }
   });
   if (!nodes.some((n) => !n.movable && n.memoryBytes > 0)) {
-    throw new FieldError(["machine", "nodes"], "at least one node needs memory that is not movable (Linux boots from it)");
+    throw new FieldError(
+      ["machine", "nodes"],
+      "at least one node needs memory that is not movable (Linux boots from it)",
+    );
   }
   if (cpuOwner.size === 0) throw new FieldError(["machine", "nodes"], "at least one node needs CPUs");
   let distances: number[][];
   if (input.distances) {
     distances = input.distances;
     if (distances.length !== nodes.length) {
-      throw new FieldError(["machine", "distances"], `the SLIT has ${distances.length} rows for ${nodes.length} nodes`);
+      throw new FieldError(
+        ["machine", "distances"],
+        `the SLIT has ${distances.length} rows for ${nodes.length} nodes`,
+      );
     }
     distances.forEach((row, i) => {
       if (row.length !== nodes.length) {
-        throw new FieldError(["machine", "distances", i], `row ${i} has ${row.length} entries for ${nodes.length} nodes`);
+        throw new FieldError(
+          ["machine", "distances", i],
+          `row ${i} has ${row.length} entries for ${nodes.length} nodes`,
+        );
       }
       row.forEach((d, j) => {
         // numa_set_distance() refuses a table whose diagonal is not LOCAL_DISTANCE or whose other entries are not above it
         if (i === j ? d !== 10 : d <= 10) {
           throw new FieldError(
             ["machine", "distances", i, j],
-            i === j ? "the distance of a node to itself is 10" : `the distance between two nodes is above 10 (got ${d})`,
+            i === j
+              ? "the distance of a node to itself is 10"
+              : `the distance between two nodes is above 10 (got ${d})`,
           );
         }
       });
@@ -248,7 +278,8 @@ function compileMachine(input: ScenarioInput["machine"]): MachineSpec {
 /** A length, or "mapping" (to the end of the mapping the address names) when omitted. */
 function defaultLength(length: number | string | undefined, path: Path, addr: AddrExpr): bigint | "mapping" {
   if (length !== undefined) return parseSize(length, path);
-  if (addr.kind !== "mapping") throw new FieldError(path, "`length` is required when the address is not a mapping name");
+  if (addr.kind !== "mapping")
+    throw new FieldError(path, "`length` is required when the address is not a mapping name");
   return "mapping";
 }
 
@@ -273,7 +304,8 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
   const byPath = new Map<string, CgroupSpec>();
   for (const [path, c] of Object.entries(input.cgroups ?? {})) {
     const at: Path = ["cgroups", path];
-    if (path === "/") throw new FieldError(at, "the root cpuset cannot be configured (writing its mems is EACCES)");
+    if (path === "/")
+      throw new FieldError(at, "the root cpuset cannot be configured (writing its mems is EACCES)");
     const spec: CgroupSpec = {
       path,
       memHardwall: Boolean(c.mem_hardwall),
@@ -282,13 +314,20 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
     if (c.cpus !== undefined) {
       spec.cpus = parseIds(c.cpus, [...at, "cpus"], 8192, "cpu");
       const bad = spec.cpus.find((x) => !allCpus.has(x));
-      if (bad !== undefined) throw new FieldError([...at, "cpus"], `cpu ${bad} is not in the machine (writing it would be EINVAL)`);
+      if (bad !== undefined)
+        throw new FieldError(
+          [...at, "cpus"],
+          `cpu ${bad} is not in the machine (writing it would be EINVAL)`,
+        );
     }
     if (c.mems !== undefined) {
       spec.mems = parseIds(c.mems, [...at, "mems"], MAX_NUMNODES, "node");
       const bad = spec.mems.find((x) => !memNodes.has(x));
       if (bad !== undefined) {
-        throw new FieldError([...at, "mems"], `node ${bad} has no memory (writing it to cpuset.mems would be EINVAL)`);
+        throw new FieldError(
+          [...at, "mems"],
+          `node ${bad} has no memory (writing it to cpuset.mems would be EINVAL)`,
+        );
       }
     }
     byPath.set(path, spec);
@@ -301,7 +340,9 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
     const parts = path.split("/").filter(Boolean);
     for (let i = 1; i < parts.length; i++) ensure(`/${parts.slice(0, i).join("/")}`);
   }
-  for (const path of [...byPath.keys()].sort((a, b) => a.split("/").length - b.split("/").length || a.localeCompare(b))) {
+  for (const path of [...byPath.keys()].sort(
+    (a, b) => a.split("/").length - b.split("/").length || a.localeCompare(b),
+  )) {
     cgroups.push(byPath.get(path)!);
   }
 
@@ -325,12 +366,15 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
     if (t.cpu !== undefined && !allowed.includes(t.cpu)) {
       throw new FieldError(
         ["tasks", name, "cpu"],
-        allCpus.has(t.cpu) ? `cpu ${t.cpu} is not in the CPUs of cgroup ${cg} (${allowed.join(",")})` : `cpu ${t.cpu} is not in the machine`,
+        allCpus.has(t.cpu)
+          ? `cpu ${t.cpu} is not in the CPUs of cgroup ${cg} (${allowed.join(",")})`
+          : `cpu ${t.cpu} is not in the machine`,
       );
     }
     tasks.push({ name, cgroup: cg, cpu: t.cpu ?? allowed[0]!, privileged: t.privileged ?? true });
   }
-  if (tasks.length === 0) tasks.push({ name: "main", cgroup: "/", cpu: effCpus.get("/")![0]!, privileged: true });
+  if (tasks.length === 0)
+    tasks.push({ name: "main", cgroup: "/", cpu: effCpus.get("/")![0]!, privileged: true });
 
   const steps: Step[] = [];
   const mappings = new Map<string, Set<string>>(tasks.map((t) => [t.name, new Set<string>()]));
@@ -339,16 +383,23 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
     const path: Path = ["steps", index];
     let task = s.task;
     if (task === undefined) {
-      if (tasks.length > 1) throw new FieldError([...path], "`task` is required when the scenario has several tasks");
+      if (tasks.length > 1)
+        throw new FieldError([...path], "`task` is required when the scenario has several tasks");
       task = tasks[0]!.name;
     } else if (!tasks.some((t) => t.name === task)) {
-      throw new FieldError([...path, "task"], `no task "${task}" (tasks: ${tasks.map((t) => t.name).join(", ")})`);
+      throw new FieldError(
+        [...path, "task"],
+        `no task "${task}" (tasks: ${tasks.map((t) => t.name).join(", ")})`,
+      );
     }
     const known = mappings.get(task)!;
     const addr = (v: string | number | null | undefined, key: string): AddrExpr => {
       const a = parseAddr(v === undefined ? null : v, [...path, key]);
       if (a.kind === "mapping" && !known.has(a.name)) {
-        throw new FieldError([...path, key], `task ${task} has no mapping "${a.name}" mapped by an earlier step`);
+        throw new FieldError(
+          [...path, key],
+          `task ${task} has no mapping "${a.name}" mapped by an earlier step`,
+        );
       }
       return a;
     };
@@ -358,7 +409,10 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
   });
 
   if (input.kernel?.numa_balancing) {
-    throw new FieldError(["kernel", "numa_balancing"], "NUMA balancing is not modelled yet; remove the key or set it to false");
+    throw new FieldError(
+      ["kernel", "numa_balancing"],
+      "NUMA balancing is not modelled yet; remove the key or set it to false",
+    );
   }
   if (input.kernel?.thp === "always") {
     throw new FieldError(
@@ -369,7 +423,8 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
 
   return {
     file: fileName,
-    name: input.name ?? (fileName ? fileName.replace(/^.*\//, "").replace(/\.(ya?ml|json)$/, "") : "scenario"),
+    name:
+      input.name ?? (fileName ? fileName.replace(/^.*\//, "").replace(/\.(ya?ml|json)$/, "") : "scenario"),
     description: input.description,
     design: input.design ?? "mainline",
     kernel: {
@@ -403,7 +458,8 @@ function compileStep(
         op: "mmap",
         name: s.name,
         length: parseSize(s.length, at("length")),
-        flags: s.flags === undefined ? MAP_PRIVATE | MAP_ANONYMOUS : parseFlags(s.flags, at("flags"), SYMBOLS),
+        flags:
+          s.flags === undefined ? MAP_PRIVATE | MAP_ANONYMOUS : parseFlags(s.flags, at("flags"), SYMBOLS),
         prot: s.prot === undefined ? PROT_READ | PROT_WRITE : parseFlags(s.prot, at("prot"), SYMBOLS),
         addr: s.addr === undefined ? null : addr(s.addr, "addr"),
       };
@@ -416,7 +472,12 @@ function compileStep(
     }
     case "touch": {
       const a = addr(s.addr, "addr");
-      return { op: "touch", addr: a, length: defaultLength(s.length, at("length"), a), access: s.access ?? "write" };
+      return {
+        op: "touch",
+        addr: a,
+        length: defaultLength(s.length, at("length"), a),
+        access: s.access ?? "write",
+      };
     }
     case "mbind": {
       const a = addr(s.addr, "addr");
@@ -424,7 +485,9 @@ function compileStep(
         op: "mbind",
         addr: a,
         length: defaultLength(s.length, at("length"), a),
-        mode: parseFlags(s.mode, at("mode"), SYMBOLS) | (s.mode_flags === undefined ? 0 : parseFlags(s.mode_flags, at("mode_flags"), SYMBOLS)),
+        mode:
+          parseFlags(s.mode, at("mode"), SYMBOLS) |
+          (s.mode_flags === undefined ? 0 : parseFlags(s.mode_flags, at("mode_flags"), SYMBOLS)),
         nodes: parseNodesArg(s.nodes, at("nodes")),
         maxnode: s.maxnode === undefined ? BigInt(MAX_NUMNODES + 1) : parseInt64(s.maxnode, at("maxnode")),
         flags: s.flags === undefined ? 0n : BigInt(parseFlags(s.flags, at("flags"), SYMBOLS)),
@@ -433,7 +496,9 @@ function compileStep(
     case "set_mempolicy":
       return {
         op: "set_mempolicy",
-        mode: parseFlags(s.mode, at("mode"), SYMBOLS) | (s.mode_flags === undefined ? 0 : parseFlags(s.mode_flags, at("mode_flags"), SYMBOLS)),
+        mode:
+          parseFlags(s.mode, at("mode"), SYMBOLS) |
+          (s.mode_flags === undefined ? 0 : parseFlags(s.mode_flags, at("mode_flags"), SYMBOLS)),
         nodes: parseNodesArg(s.nodes, at("nodes")),
         maxnode: s.maxnode === undefined ? BigInt(MAX_NUMNODES + 1) : parseInt64(s.maxnode, at("maxnode")),
       };

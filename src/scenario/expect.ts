@@ -43,19 +43,24 @@ function partialMatch(expected: unknown, actual: unknown): boolean {
 export function checkExpectation(step: Step, e: Expectation, r: StepResult): Mismatch[] {
   const out: Mismatch[] = [];
   if (r.skipped) {
-    if (e.oom !== true) out.push({ key: "skipped", expected: "the step to run", actual: "its task was killed earlier" });
+    if (e.oom !== true)
+      out.push({ key: "skipped", expected: "the step to run", actual: "its task was killed earlier" });
     return out;
   }
-  if (e.oom !== undefined && e.oom !== Boolean(r.oom)) out.push({ key: "oom", expected: e.oom, actual: Boolean(r.oom) });
+  if (e.oom !== undefined && e.oom !== Boolean(r.oom))
+    out.push({ key: "oom", expected: e.oom, actual: Boolean(r.oom) });
   if (e.ret !== undefined && e.ret !== r.ret) out.push({ key: "ret", expected: e.ret, actual: r.ret });
-  if (e.errno !== undefined && e.errno !== r.errno) out.push({ key: "errno", expected: e.errno, actual: r.errno });
+  if (e.errno !== undefined && e.errno !== r.errno)
+    out.push({ key: "errno", expected: e.errno, actual: r.errno });
   for (const [key, expected] of Object.entries(e.out)) {
     const actual = r.out?.[key];
     let same: boolean;
     if (key === "pages") same = samePages(expected, actual);
     else if (key === "nodes") same = normNodes(expected) === normNodes(actual);
     else if (key === "mode_flags") {
-      same = JSON.stringify([...((expected as string[]) ?? [])].sort()) === JSON.stringify([...((actual as string[]) ?? [])].sort());
+      same =
+        JSON.stringify([...((expected as string[]) ?? [])].sort()) ===
+        JSON.stringify([...((actual as string[]) ?? [])].sort());
     } else if (step.op === "numastat") same = partialMatch(expected, actual);
     else same = JSON.stringify(expected) === JSON.stringify(actual);
     if (!same) out.push({ key, expected, actual: actual === undefined ? "(absent)" : actual });

@@ -142,7 +142,13 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunOutput {
       r = { index: step.index, task: step.task, op: step.op, ret: null, errno: null, skipped: true };
     } else {
       const sys = execute(k, task, step, maps.get(step.task)!);
-      r = { index: step.index, task: step.task, op: step.op, ret: sys.killed ? null : sys.ret, errno: sys.errno };
+      r = {
+        index: step.index,
+        task: step.task,
+        op: step.op,
+        ret: sys.killed ? null : sys.ret,
+        errno: sys.errno,
+      };
       if (sys.out) r.out = sys.out;
       if (sys.killed) r.oom = true;
     }
@@ -226,14 +232,22 @@ function userNodes(n: NodesExpr): UserNodemask {
 /** The mapping of the task that holds a page, for event labels. */
 function labelFor(task: Task, maps: Map<string, Mapping>, vpn: number): string {
   const addr = BigInt(vpn) << BigInt(PAGE_SHIFT);
-  for (const [name, m] of maps) if (addr >= m.start && addr < m.start + m.length) return `${task.name}:${name}`;
+  for (const [name, m] of maps)
+    if (addr >= m.start && addr < m.start + m.length) return `${task.name}:${name}`;
   return `${task.name}:0x${addr.toString(16)}`;
 }
 
 function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>): SysResult {
   switch (step.op) {
     case "mmap": {
-      const r = sysMmap(k, task, step.addr ? resolveAddr(step.addr, maps) : null, step.length, step.prot, step.flags);
+      const r = sysMmap(
+        k,
+        task,
+        step.addr ? resolveAddr(step.addr, maps) : null,
+        step.length,
+        step.prot,
+        step.flags,
+      );
       if (r.errno === null) {
         const len = (step.length + BigInt(PAGE_SIZE - 1)) & ~BigInt(PAGE_SIZE - 1);
         maps.set(step.name, { start: BigInt(r.ret), length: len });

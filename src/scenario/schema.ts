@@ -9,8 +9,12 @@ import * as z from "zod";
 const SIZE_HINT = "a size: bytes (4096), a unit (64KiB, 512MiB, 16GiB, 1TiB) or pages (16p)";
 const LIST_HINT = 'a node list: "0-2,5", "" or a list of ids';
 
-export const Size = z.union([z.number().int().nonnegative(), z.string().min(1)], { error: `expected ${SIZE_HINT}` });
-export const IdList = z.union([z.string(), z.array(z.number().int().nonnegative())], { error: `expected ${LIST_HINT}` });
+export const Size = z.union([z.number().int().nonnegative(), z.string().min(1)], {
+  error: `expected ${SIZE_HINT}`,
+});
+export const IdList = z.union([z.string(), z.array(z.number().int().nonnegative())], {
+  error: `expected ${LIST_HINT}`,
+});
 /** A nodemask argument: a list, null (NULL pointer) or "bad" (an unreadable pointer). */
 export const NodesArg = z.union([z.string(), z.array(z.number().int().nonnegative()), z.null()], {
   error: `expected ${LIST_HINT}, null or "bad"`,
@@ -20,9 +24,12 @@ export const Addr = z.union([z.string().min(1), z.number().int(), z.null()], {
   error: "expected an address: a mapping name, name+size, an integer, null or bad",
 });
 /** A symbolic name, a raw integer, or a list of names/integers OR-ed together. */
-export const Flags = z.union([z.string(), z.number().int(), z.array(z.union([z.string(), z.number().int()]))], {
-  error: "expected a flag name, an integer or a list of them",
-});
+export const Flags = z.union(
+  [z.string(), z.number().int(), z.array(z.union([z.string(), z.number().int()]))],
+  {
+    error: "expected a flag name, an integer or a list of them",
+  },
+);
 export const Int = z.union([z.number().int(), z.string().regex(/^-?(0x[0-9a-fA-F]+|\d+)$/)], {
   error: "expected an integer",
 });
@@ -55,7 +62,10 @@ export const MachineSchema = z.strictObject({
 });
 
 export const KernelSchema = z.strictObject({
-  version: z.string().regex(/^\d+\.\d+/).optional(),
+  version: z
+    .string()
+    .regex(/^\d+\.\d+/)
+    .optional(),
   thp: z.enum(["never", "madvise", "always"]).optional(),
   numa_balancing: z.boolean().optional(),
   min_free_kbytes: z.number().int().min(128).max(67108864).optional(),
@@ -101,7 +111,11 @@ const common = {
 export const StepSchema = z.discriminatedUnion("op", [
   z.strictObject({
     op: z.literal("mmap"),
-    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, { error: "a mapping name is a letter or _ followed by letters, digits, _ . -" }),
+    name: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, {
+        error: "a mapping name is a letter or _ followed by letters, digits, _ . -",
+      }),
     length: Size,
     flags: Flags.optional(),
     prot: Flags.optional(),
@@ -158,11 +172,21 @@ export const StepSchema = z.discriminatedUnion("op", [
     gfp: Flags,
     node: z.number().int().min(0).max(1023).optional(),
     order: z.number().int().min(0).max(10).optional(),
-    count: z.number().int().min(1).max(1 << 30).optional(),
+    count: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 30)
+      .optional(),
     ...common,
   }),
   z.strictObject({ op: z.literal("sched_setaffinity"), cpu: z.number().int().min(0), ...common }),
-  z.strictObject({ op: z.literal("sysfs_write"), path: z.string(), value: z.union([z.string(), z.number()]), ...common }),
+  z.strictObject({
+    op: z.literal("sysfs_write"),
+    path: z.string(),
+    value: z.union([z.string(), z.number()]),
+    ...common,
+  }),
   z.strictObject({ op: z.literal("cat"), path: z.string(), ...common }),
   z.strictObject({ op: z.literal("fallback_order"), ...common }),
 ]);

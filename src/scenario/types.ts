@@ -47,7 +47,13 @@ export type Step = StepBase &
       }
     | { op: "set_mempolicy"; mode: number; nodes: NodesExpr; maxnode: bigint }
     | { op: "get_mempolicy"; addr: AddrExpr; flags: bigint; maxnode: bigint; nmaskNull: boolean }
-    | { op: "set_mempolicy_home_node"; addr: AddrExpr; length: bigint | "mapping"; homeNode: bigint; flags: bigint }
+    | {
+        op: "set_mempolicy_home_node";
+        addr: AddrExpr;
+        length: bigint | "mapping";
+        homeNode: bigint;
+        flags: bigint;
+      }
     | { op: "placement"; addr: AddrExpr; length: bigint | "mapping" }
     | { op: "numastat" }
     | { op: "kalloc"; gfp: number; node: number | null; order: number; count: number }

@@ -29,10 +29,15 @@ export interface Preset {
 
 function power9Ac922(): Preset {
   const gpu = (id: number) => node(id, [], 15 * GiB, { movable: true, kind: "gpu" });
-  const nodes = [node(0, range(0, 87), 128 * GiB), node(8, range(88, 175), 128 * GiB), ...range(250, 255).map(gpu)];
+  const nodes = [
+    node(0, range(0, 87), 128 * GiB),
+    node(8, range(88, 175), 128 * GiB),
+    ...range(250, 255).map(gpu),
+  ];
   return {
     id: "power9-ac922",
-    description: "IBM POWER9 AC922 (8335-GTW): two sockets, six NVIDIA V100 whose memory is CPU-less, movable NUMA nodes 250-255",
+    description:
+      "IBM POWER9 AC922 (8335-GTW): two sockets, six NVIDIA V100 whose memory is CPU-less, movable NUMA nodes 250-255",
     source:
       "the Linux sysfs of an AC922 in hwloc's test suite (tests/hwloc/linux/nvidiagpunumanodes): has_cpu 0,8; " +
       "has_normal_memory 0,8; nodes 250-255 with 15 GiB each at distance 80; sockets at distance 40",

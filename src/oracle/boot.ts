@@ -1,0 +1,208 @@
+/**
+ * Booting Debian's Linux kernel under QEMU with a scenario batch in its initramfs, and
+ * collecting what the guest runner printed.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type CpioEntry, cpioGz } from "./cpio.js";
+import type { GuestMachine } from "./machine.js";
+
+/** The package's root folder (dist/oracle or src/oracle → ../..). */
+export function packageRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+}
+
+export function cacheDir(): string {
+  return process.env.CDMSIM_ORACLE_CACHE ?? join(packageRoot(), ".cache", "oracle");
+}
+
+export class OracleSetupError extends Error {}
+
+export interface OracleKernel {
+  /** e.g. linux-image-6.1.0-56-amd64 */
+  package: string;
+  /** "linux-6.1.0-56-amd64", the engine name in results */
+  engine: string;
+  vmlinuz: string;
+}
+
+/** The kernel fetched by `npm run oracle:setup`. */
+export function findKernel(): OracleKernel {
+  const dir = join(cacheDir(), "kernel");
+  const pkgs = existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith("linux-image-")) : [];
+  for (const p of pkgs.sort().reverse()) {
+    const vmlinuz = join(dir, p, "vmlinuz");
+    if (existsSync(vmlinuz)) return { package: p, engine: p.replace(/^linux-image-/, "linux-"), vmlinuz };
+  }
+  throw new OracleSetupError(`no kernel in ${dir}: run \`npm run oracle:setup\` first`);
+}
+
+function which(cmd: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+}
+
+/** The guest runner, compiled statically from its C source (rebuilt when the source changes). */
+export function guestRunner(): string {
+  const src = join(packageRoot(), "src", "oracle", "guest", "runner.c");
+  if (!existsSync(src)) throw new OracleSetupError(`the guest runner's source is missing (${src})`);
+  const code = readFileSync(src);
+  const hash = createHash("sha256").update(code).digest("hex").slice(0, 16);
+  const out = join(cacheDir(), `runner-${hash}`);
+  if (existsSync(out)) return out;
+  if (!which("gcc")) throw new OracleSetupError("gcc is missing: run `npm run oracle:setup` first");
+  mkdirSync(cacheDir(), { recursive: true });
+  const r = spawnSync("gcc", ["-static", "-O2", "-Wall", "-o", out, src], { encoding: "utf8" });
+  if (r.status !== 0) throw new OracleSetupError(`compiling the guest runner failed:\n${r.stderr}`);
+  return out;
+}
+
+const BUSYBOX = "/bin/busybox";
+const APPLETS = ["sh", "mount", "mkdir", "echo", "cat", "poweroff", "sysctl"];
+
+export interface BootOptions {
+  thp: "never" | "madvise" | "always";
+  minFreeKbytes?: number;
+}
+
+/** The initramfs: busybox, the runner, the program and an /init that runs it. */
+export function initramfs(runner: string, program: string, opts: BootOptions): Buffer {
+  if (!existsSync(BUSYBOX))
+    throw new OracleSetupError(`${BUSYBOX} is missing: run \`npm run oracle:setup\` first`);
+  const init = [
+    "#!/bin/sh",
+    "export PATH=/bin",
+    "mount -t proc proc /proc",
+    "mount -t sysfs sysfs /sys",
+    "mount -t devtmpfs devtmpfs /dev",
+    "mount -t cgroup2 none /sys/fs/cgroup",
+    opts.minFreeKbytes !== undefined ? `echo ${opts.minFreeKbytes} > /proc/sys/vm/min_free_kbytes` : "",
+    "echo @@BOOTED",
+    "/bin/runner /program.txt",
+    "echo @@DONE",
+    "poweroff -f",
+    "",
+  ]
+    .filter((l) => l !== "")
+    .join("\n");
+  const entries: CpioEntry[] = [
+    { path: "bin" },
+    { path: "proc" },
+    { path: "sys" },
+    { path: "dev" },
+    { path: "tmp" },
+    { path: "bin/busybox", data: readFileSync(BUSYBOX), mode: 0o755 },
+    ...APPLETS.map((a) => ({ path: `bin/${a}`, symlink: "busybox" })),
+    { path: "bin/runner", data: readFileSync(runner), mode: 0o755 },
+    { path: "program.txt", data: Buffer.from(program) },
+    { path: "init", data: Buffer.from(init), mode: 0o755 },
+  ];
+  return cpioGz(entries);
+}
+
+export const KERNEL_CMDLINE = [
+  "console=ttyS0",
+  "panic=-1",
+  "loglevel=3",
+  "memhp_default_state=online_movable",
+  "nokaslr",
+  "norandmaps",
+  "numa_balancing=disable",
+];
+
+export interface BootResult {
+  /** the "@@" lines the guest printed, without the prefix */
+  lines: string[];
+  /** the whole console output (for diagnostics) */
+  console: string;
+  seconds: number;
+}
+
+/** Boot once; resolves with the console output, or rejects on timeout or a QEMU error. */
+function bootOnce(
+  machine: GuestMachine,
+  kernel: OracleKernel,
+  initrd: string,
+  opts: BootOptions,
+): Promise<BootResult> {
+  const append = [...KERNEL_CMDLINE, `transparent_hugepage=${opts.thp}`, ...machine.append].join(" ");
+  const args = [
+    ...machine.args,
+    "-kernel",
+    kernel.vmlinuz,
+    "-initrd",
+    initrd,
+    "-append",
+    append,
+    "-nodefaults",
+    "-display",
+    "none",
+    "-serial",
+    "stdio",
+    "-no-reboot",
+  ];
+  const t0 = Date.now();
+  return new Promise((resolveBoot, reject) => {
+    const q = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    q.stdout.on("data", (d: Buffer) => {
+      out += d.toString("latin1");
+    });
+    q.stderr.on("data", (d: Buffer) => {
+      err += d.toString("latin1");
+    });
+    const timer = setTimeout(() => {
+      q.kill("SIGKILL");
+      reject(new Error(`the boot took longer than ${Math.round(machine.timeoutMs / 1000)} s`));
+    }, machine.timeoutMs);
+    q.on("error", (e) => {
+      clearTimeout(timer);
+      reject(
+        new OracleSetupError(`cannot start qemu-system-x86_64 (${e.message}): run \`npm run oracle:setup\``),
+      );
+    });
+    q.on("close", (code) => {
+      clearTimeout(timer);
+      const seconds = (Date.now() - t0) / 1000;
+      if (!out.includes("@@DONE")) {
+        reject(
+          new Error(
+            `the guest did not finish (qemu exit ${code})${err ? `: ${err.trim().split("\n").slice(-3).join(" ")}` : ""}`,
+          ),
+        );
+        return;
+      }
+      const lines = out
+        .split(/\r?\n/)
+        .map((l) => {
+          const i = l.indexOf("@@");
+          return i >= 0 ? l.slice(i + 2) : undefined;
+        })
+        .filter((l): l is string => l !== undefined);
+      resolveBoot({ lines, console: out, seconds });
+    });
+  });
+}
+
+/** Boot with one retry (a boot occasionally hangs with no output). */
+export async function bootBatch(
+  machine: GuestMachine,
+  program: string,
+  opts: BootOptions,
+  workDir: string,
+): Promise<BootResult> {
+  const kernel = findKernel();
+  const runner = guestRunner();
+  mkdirSync(workDir, { recursive: true });
+  const initrd = join(workDir, "initrd.gz");
+  writeFileSync(initrd, initramfs(runner, program, opts));
+  try {
+    return await bootOnce(machine, kernel, initrd, opts);
+  } catch (e) {
+    if (e instanceof OracleSetupError) throw e;
+    return await bootOnce(machine, kernel, initrd, opts);
+  }
+}

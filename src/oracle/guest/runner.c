@@ -1,0 +1,1121 @@
+/*
+ * cdmsim's guest runner: executes scenario steps with the real system calls of the Linux
+ * kernel it runs on, and prints the results on the console for the host to compare.
+ *
+ * It runs as PID 1's child in a throwaway QEMU guest. Input (argv[1]) is a program the
+ * host compiled from scenario files, one directive per line:
+ *
+ *   S <index> <name>                          start a scenario
+ *   C <path> <cpus|-> <mems|->                a cgroup with the cpuset controller
+ *   T <name> <cgroup> <cpu> <privileged 0|1>  a task (a process pinned to the CPU)
+ *   P <step> <task> <op> key=value ...        a step, executed in file order
+ *   E                                         end of the scenario
+ *
+ * Output lines start with "@@" so that the host finds them among kernel messages:
+ *   @@S <index>                       scenario started
+ *   @@R <index> <step> <json>         result of a step: {"ret":..,"errno":..,"out":{..}}
+ *   @@K <index> <step>                the step's task was killed (OOM) during the step
+ *   @@O <index> <step> <json>         an OOM kill seen in the kernel log during the step
+ *   @@M <index> <task> <name> <json>  a mapping at the end: start, length, policy, pages
+ *   @@F <line>                        a "Fallback order for Node" line of the kernel log
+ *   @@N <json>                        the guest's node states
+ *   @@X <index> <message>             the scenario could not be run
+ *   @@E <index>                       scenario done
+ *
+ * Addresses are "m:<mapping>:<offset>", "l:<value>", "null" or "bad"; a length may be
+ * "map:<mapping>:<offset>" (to the end of the mapping). Nodemasks are "null", "bad" or
+ * "b:<bit>,<bit>,...". Paths and values are percent-encoded.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/futex.h>
+#include <time.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_set_mempolicy_home_node
+#define SYS_set_mempolicy_home_node 450
+#endif
+
+#define MAX_TASKS 64
+#define MAX_MAPS 256
+#define MAX_NODES 1024
+#define LINE 65536
+
+typedef unsigned long ulong;
+
+/*
+ * The coordinator and a task talk through a shared, pre-faulted page range and futexes,
+ * so that running a step allocates no memory besides what the step itself does (pipes
+ * would allocate a page per message and show in numastat).
+ */
+#define CHAN_BYTES (1 << 20)
+struct channel {
+  volatile int cmd_seq; /* bumped by the coordinator when a command is in buf */
+  volatile int res_seq; /* bumped by the task when its answer is in buf */
+  char buf[CHAN_BYTES - 64];
+};
+
+static long futex(volatile int *addr, int op, int val, const struct timespec *ts) {
+  return syscall(SYS_futex, addr, op, val, ts, NULL, 0);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* small helpers                                                                         */
+
+static void die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stdout, "@@X -1 ");
+  vfprintf(stdout, fmt, ap);
+  fprintf(stdout, "\n");
+  fflush(stdout);
+  va_end(ap);
+  exit(1);
+}
+
+static void pct_decode(char *s) {
+  char *o = s;
+  for (char *p = s; *p; p++) {
+    if (*p == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
+      char h[3] = {p[1], p[2], 0};
+      *o++ = (char)strtol(h, NULL, 16);
+      p += 2;
+    } else {
+      *o++ = *p;
+    }
+  }
+  *o = 0;
+}
+
+/* JSON string escaping into a buffer */
+static void json_str(char *out, size_t n, const char *s) {
+  size_t k = 0;
+  if (k < n) out[k++] = '"';
+  for (; *s && k + 7 < n; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      out[k++] = '\\';
+      out[k++] = (char)c;
+    } else if (c == '\n') {
+      out[k++] = '\\';
+      out[k++] = 'n';
+    } else if (c == '\t') {
+      out[k++] = '\\';
+      out[k++] = 't';
+    } else if (c < 0x20) {
+      k += (size_t)snprintf(out + k, n - k, "\\u%04x", c);
+    } else {
+      out[k++] = (char)c;
+    }
+  }
+  if (k < n) out[k++] = '"';
+  out[k < n ? k : n - 1] = 0;
+}
+
+static int write_file(const char *path, const char *value) {
+  int fd = open(path, O_WRONLY);
+  if (fd < 0) return -errno;
+  ssize_t w = write(fd, value, strlen(value));
+  int err = w < 0 ? -errno : 0;
+  close(fd);
+  return err;
+}
+
+static ssize_t read_file(const char *path, char *buf, size_t n) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return -errno;
+  size_t k = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + k, n - 1 - k);
+    if (r < 0) {
+      int e = errno;
+      close(fd);
+      return -e;
+    }
+    if (r == 0) break;
+    k += (size_t)r;
+    if (k >= n - 1) break;
+  }
+  buf[k] = 0;
+  close(fd);
+  return (ssize_t)k;
+}
+
+static const char *errno_name(int e) {
+  switch (e) {
+  case EPERM: return "EPERM";
+  case ENOENT: return "ENOENT";
+  case ESRCH: return "ESRCH";
+  case EIO: return "EIO";
+  case E2BIG: return "E2BIG";
+  case EBADF: return "EBADF";
+  case ENOMEM: return "ENOMEM";
+  case EACCES: return "EACCES";
+  case EFAULT: return "EFAULT";
+  case EBUSY: return "EBUSY";
+  case EEXIST: return "EEXIST";
+  case EXDEV: return "EXDEV";
+  case ENODEV: return "ENODEV";
+  case EINVAL: return "EINVAL";
+  case ENOSPC: return "ENOSPC";
+  case ERANGE: return "ERANGE";
+  case ENOSYS: return "ENOSYS";
+  case EOPNOTSUPP: return "EOPNOTSUPP";
+  case EOVERFLOW: return "EOVERFLOW";
+  default: {
+    static char buf[16];
+    snprintf(buf, sizeof buf, "E%d", e);
+    return buf;
+  }
+  }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* the program                                                                           */
+
+struct task_def {
+  char name[64];
+  char cgroup[256];
+  int cpu;
+  int priv;
+  pid_t pid;
+  struct channel *ch; /* shared with the task */
+  int alive;
+};
+
+static struct task_def tasks[MAX_TASKS];
+static int ntasks;
+static int scen_index;
+static int max_node_id = 0;
+
+/* numastat baseline of the scenario */
+static long base_stat[MAX_NODES + 1][6];
+
+/* ------------------------------------------------------------------------------------ */
+/* in the task process                                                                   */
+
+struct mapping {
+  char name[64];
+  ulong start;
+  ulong len;
+  int valid;
+};
+
+static struct mapping maps[MAX_MAPS];
+static int nmaps;
+
+static struct mapping *find_map(const char *name) {
+  for (int i = nmaps - 1; i >= 0; i--)
+    if (strcmp(maps[i].name, name) == 0) return &maps[i];
+  return NULL;
+}
+
+static char *arg(char **kv, int n, const char *key) {
+  size_t kl = strlen(key);
+  for (int i = 0; i < n; i++)
+    if (strncmp(kv[i], key, kl) == 0 && kv[i][kl] == '=') return kv[i] + kl + 1;
+  return NULL;
+}
+
+static ulong parse_u64(const char *s) {
+  if (!s) return 0;
+  if (s[0] == '-') return (ulong)strtoll(s, NULL, 0);
+  return strtoul(s, NULL, 0);
+}
+
+static ulong resolve_addr(const char *s) {
+  if (!s || strcmp(s, "null") == 0) return 0;
+  if (strcmp(s, "bad") == 0) return (ulong)-1;
+  if (strncmp(s, "l:", 2) == 0) return parse_u64(s + 2);
+  if (strncmp(s, "m:", 2) == 0) {
+    char name[64];
+    const char *c = strchr(s + 2, ':');
+    size_t l = c ? (size_t)(c - (s + 2)) : strlen(s + 2);
+    if (l >= sizeof name) l = sizeof name - 1;
+    memcpy(name, s + 2, l);
+    name[l] = 0;
+    struct mapping *m = find_map(name);
+    ulong off = c ? parse_u64(c + 1) : 0;
+    if (!m || !m->valid) return (ulong)-1; /* MAP_FAILED */
+    return m->start + off;
+  }
+  return parse_u64(s);
+}
+
+static ulong resolve_len(const char *s) {
+  if (!s) return 0;
+  if (strncmp(s, "map:", 4) == 0) {
+    char name[64];
+    const char *c = strchr(s + 4, ':');
+    size_t l = c ? (size_t)(c - (s + 4)) : strlen(s + 4);
+    if (l >= sizeof name) l = sizeof name - 1;
+    memcpy(name, s + 4, l);
+    name[l] = 0;
+    struct mapping *m = find_map(name);
+    ulong off = c ? parse_u64(c + 1) : 0;
+    if (!m || !m->valid) return 0;
+    return m->len > off ? m->len - off : 0;
+  }
+  return parse_u64(s);
+}
+
+/* A nodemask argument: *mask is NULL, (void *)-1, or a buffer large enough for maxnode. */
+static ulong *nodemask_arg(const char *s, ulong maxnode, ulong **to_free) {
+  *to_free = NULL;
+  if (!s || strcmp(s, "null") == 0) return NULL;
+  if (strcmp(s, "bad") == 0) return (ulong *)-1;
+  ulong bits = maxnode > 40000 ? 40000 : maxnode;
+  ulong maxbit = 0;
+  const char *p = s + 2;
+  while (*p) {
+    ulong b = strtoul(p, (char **)&p, 10);
+    if (b + 1 > maxbit) maxbit = b + 1;
+    if (*p == ',') p++;
+    else break;
+  }
+  if (maxbit > bits) bits = maxbit;
+  size_t longs = bits / 64 + 2;
+  ulong *m = calloc(longs, sizeof(ulong));
+  p = s + 2;
+  while (*p) {
+    ulong b = strtoul(p, (char **)&p, 10);
+    m[b / 64] |= 1UL << (b % 64);
+    if (*p == ',') p++;
+    else break;
+  }
+  *to_free = m;
+  return m;
+}
+
+static void nodes_to_list(const ulong *mask, ulong nbits, char *out, size_t n) {
+  size_t k = 0;
+  out[0] = 0;
+  long i = 0;
+  while ((ulong)i < nbits) {
+    if (!(mask[i / 64] & (1UL << (i % 64)))) {
+      i++;
+      continue;
+    }
+    long j = i;
+    while ((ulong)(j + 1) < nbits && (mask[(j + 1) / 64] & (1UL << ((j + 1) % 64)))) j++;
+    if (k) k += (size_t)snprintf(out + k, n - k, ",");
+    if (j == i) k += (size_t)snprintf(out + k, n - k, "%ld", i);
+    else k += (size_t)snprintf(out + k, n - k, "%ld-%ld", i, j);
+    i = j + 1;
+  }
+}
+
+static sigjmp_buf segv_jmp;
+static volatile sig_atomic_t in_touch;
+
+static void on_segv(int sig) {
+  (void)sig;
+  if (in_touch) siglongjmp(segv_jmp, 1);
+  _exit(99);
+}
+
+static long minflt(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_minflt + ru.ru_majflt;
+}
+
+static const char *mode_name(int m) {
+  static const char *names[] = {"MPOL_DEFAULT", "MPOL_PREFERRED", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_LOCAL",
+                                "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE"};
+  if (m >= 0 && m < 7) return names[m];
+  static char buf[16];
+  snprintf(buf, sizeof buf, "%d", m);
+  return buf;
+}
+
+#define PAGES_BATCH 65536
+static void *pj_ptrs[PAGES_BATCH];
+static int pj_status[PAGES_BATCH];
+static char big_buf[1 << 20];  /* /proc files */
+static char step_extra[CHAN_BYTES];
+static char step_js[CHAN_BYTES - 16];
+
+/* Pages per node of [start, start+len), by move_pages() in query mode. */
+static void pages_json(ulong start, ulong len, char *out, size_t n) {
+  long count[MAX_NODES];
+  memset(count, 0, sizeof count);
+  ulong pages = (len + 4095) / 4096;
+  enum { batch = PAGES_BATCH };
+  void **ptrs = pj_ptrs;
+  int *status = pj_status;
+  for (ulong done = 0; done < pages; done += batch) {
+    ulong c = pages - done < batch ? pages - done : batch;
+    for (ulong i = 0; i < c; i++) ptrs[i] = (void *)(start + (done + i) * 4096);
+    long r = syscall(SYS_move_pages, 0, c, ptrs, NULL, status, 0);
+    if (r < 0) continue;
+    for (ulong i = 0; i < c; i++)
+      if (status[i] >= 0 && status[i] < MAX_NODES) count[status[i]]++;
+  }
+  size_t k = (size_t)snprintf(out, n, "{");
+  int first = 1;
+  for (int i = 0; i < MAX_NODES; i++) {
+    if (!count[i]) continue;
+    k += (size_t)snprintf(out + k, n - k, "%s\"%d\":%ld", first ? "" : ",", i, count[i]);
+    first = 0;
+  }
+  snprintf(out + k, n - k, "}");
+}
+
+/* The nodes' numastat files stay open: re-reading an open sysfs file allocates nothing. */
+static int numastat_fd[MAX_NODES + 1];
+static int numastat_fds_open;
+
+static void read_numastat(long st[][6]) {
+  char path[128], buf[512];
+  if (!numastat_fds_open) {
+    for (int i = 0; i <= max_node_id; i++) {
+      snprintf(path, sizeof path, "/sys/devices/system/node/node%d/numastat", i);
+      numastat_fd[i] = open(path, O_RDONLY);
+    }
+    numastat_fds_open = 1;
+  }
+  for (int i = 0; i <= max_node_id; i++) {
+    for (int f = 0; f < 6; f++) st[i][f] = 0;
+    if (numastat_fd[i] < 0) continue;
+    ssize_t r = pread(numastat_fd[i], buf, sizeof buf - 1, 0);
+    if (r <= 0) continue;
+    buf[r] = 0;
+    char *p = buf;
+    for (int f = 0; f < 6 && p; f++) {
+      char *sp = strchr(p, ' ');
+      if (!sp) break;
+      st[i][f] = strtol(sp + 1, &p, 10);
+      p = strchr(p, '\n');
+      if (p) p++;
+    }
+  }
+}
+
+static int node_online(int i) {
+  char path[128];
+  snprintf(path, sizeof path, "/sys/devices/system/node/node%d", i);
+  struct stat sb;
+  return stat(path, &sb) == 0;
+}
+
+/* The numa_maps policy token of the VMA containing addr, from /proc/self/maps and numa_maps. */
+static void policy_at(ulong addr, char *out, size_t n) {
+  char *buf = big_buf;
+  const size_t bufsz = sizeof big_buf;
+  out[0] = 0;
+  ulong vstart = 0;
+  if (read_file("/proc/self/maps", buf, bufsz) > 0) {
+    for (char *l = buf; l && *l;) {
+      ulong a = strtoul(l, NULL, 16);
+      char *dash = strchr(l, '-');
+      ulong b = dash ? strtoul(dash + 1, NULL, 16) : 0;
+      if (addr >= a && addr < b) {
+        vstart = a;
+        break;
+      }
+      l = strchr(l, '\n');
+      if (l) l++;
+    }
+  }
+  if (!vstart) return;
+  if (read_file("/proc/self/numa_maps", buf, bufsz) <= 0) return;
+  for (char *l = buf; l && *l;) {
+    ulong a = strtoul(l, NULL, 16);
+    char *nl = strchr(l, '\n');
+    if (a == vstart) {
+      char *sp = strchr(l, ' ');
+      if (sp) {
+        sp++;
+        /* the policy token ends at " file=", " heap", " stack", " huge", " anon=", ... */
+        size_t k = 0;
+        const char *ends[] = {" file=", " heap", " stack", " huge", " anon=", " dirty=", " mapped=", " mapmax=",
+                              " swapcache=", " active=", " writeback=", " N", " kernelpagesize_kB="};
+        const char *end = nl ? nl : sp + strlen(sp);
+        for (size_t e = 0; e < sizeof ends / sizeof ends[0]; e++) {
+          char *f = strstr(sp, ends[e]);
+          if (f && f < end) end = f;
+        }
+        k = (size_t)(end - sp);
+        if (k >= n) k = n - 1;
+        memcpy(out, sp, k);
+        out[k] = 0;
+      }
+      return;
+    }
+    l = nl ? nl + 1 : NULL;
+  }
+}
+
+/* The numastat counters of every node since the scenario's first step, as JSON. */
+static long numastat_now[MAX_NODES + 1][6];
+
+static void numastat_json(char *out, size_t n) {
+  long (*st)[6] = numastat_now;
+  static const char *names[] = {"numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node"};
+  read_numastat(st);
+  size_t k = (size_t)snprintf(out, n, "{\"ret\":0,\"errno\":null,\"out\":{");
+  int first = 1;
+  for (int i = 0; i <= max_node_id; i++) {
+    if (!node_online(i)) continue;
+    k += (size_t)snprintf(out + k, n - k, "%s\"%d\":{", first ? "" : ",", i);
+    for (int f = 0; f < 6; f++)
+      k += (size_t)snprintf(out + k, n - k, "%s\"%s\":%ld", f ? "," : "", names[f], st[i][f] - base_stat[i][f]);
+    k += (size_t)snprintf(out + k, n - k, "}");
+    first = 0;
+  }
+  snprintf(out + k, n - k, "}}");
+}
+
+/* Execute one step in the task; write the JSON result into out. */
+static void do_step(char *op, char **kv, int nkv, char *out, size_t n) {
+  long ret = 0;
+  int err = 0;
+  char *extra = step_extra;
+  const size_t extra_n = sizeof step_extra;
+  extra[0] = 0;
+
+  if (strcmp(op, "mmap") == 0) {
+    const char *name = arg(kv, nkv, "name");
+    ulong len = parse_u64(arg(kv, nkv, "len"));
+    int prot = (int)parse_u64(arg(kv, nkv, "prot"));
+    int flags = (int)parse_u64(arg(kv, nkv, "flags"));
+    const char *a = arg(kv, nkv, "addr");
+    void *hint = NULL;
+    if (a && strcmp(a, "none") != 0) {
+      hint = (void *)resolve_addr(a);
+      flags |= MAP_FIXED_NOREPLACE;
+    }
+    void *p = mmap(hint, len, prot, flags, -1, 0);
+    struct mapping *m = NULL;
+    for (int i = 0; i < nmaps; i++)
+      if (strcmp(maps[i].name, name) == 0) m = &maps[i];
+    if (!m && nmaps < MAX_MAPS) m = &maps[nmaps++];
+    if (m) {
+      snprintf(m->name, sizeof m->name, "%s", name);
+      m->valid = p != MAP_FAILED;
+      m->start = (ulong)p;
+      m->len = (len + 4095) & ~4095UL;
+    }
+    if (p == MAP_FAILED) {
+      ret = -1;
+      err = errno;
+    } else {
+      ret = (long)p;
+    }
+  } else if (strcmp(op, "munmap") == 0) {
+    ulong a = resolve_addr(arg(kv, nkv, "addr"));
+    ulong l = resolve_len(arg(kv, nkv, "len"));
+    ret = munmap((void *)a, l);
+    if (ret < 0) err = errno;
+  } else if (strcmp(op, "touch") == 0) {
+    ulong a = resolve_addr(arg(kv, nkv, "addr"));
+    ulong l = resolve_len(arg(kv, nkv, "len"));
+    const char *acc = arg(kv, nkv, "access");
+    int write = !acc || strcmp(acc, "w") == 0;
+    if (l == 0) {
+      ret = 0;
+    } else {
+      ulong first = a & ~4095UL;
+      ulong last = (a + l - 1) & ~4095UL;
+      static volatile long before;
+      in_touch = 1;
+      /* sigsetjmp and a first getrusage before counting: their own first-touch faults
+         (the jump buffer, the stack) must not be counted */
+      if (sigsetjmp(segv_jmp, 1) == 0) {
+        before = minflt();
+        before = minflt();
+        for (ulong p = first;; p += 4096) {
+          volatile char *c = (volatile char *)p;
+          if (write) *c = 1;
+          else (void)*c;
+          if (p == last) break;
+        }
+        in_touch = 0;
+        ret = minflt() - before;
+      } else {
+        in_touch = 0;
+        ret = -1;
+        err = EFAULT;
+      }
+    }
+  } else if (strcmp(op, "mbind") == 0) {
+    ulong maxnode = parse_u64(arg(kv, nkv, "maxnode"));
+    ulong *tf;
+    ulong *m = nodemask_arg(arg(kv, nkv, "nodes"), maxnode, &tf);
+    ret = syscall(SYS_mbind, resolve_addr(arg(kv, nkv, "addr")), resolve_len(arg(kv, nkv, "len")),
+                  parse_u64(arg(kv, nkv, "mode")), m, maxnode, (unsigned)parse_u64(arg(kv, nkv, "flags")));
+    if (ret < 0) err = errno;
+    free(tf);
+  } else if (strcmp(op, "set_mempolicy") == 0) {
+    ulong maxnode = parse_u64(arg(kv, nkv, "maxnode"));
+    ulong *tf;
+    ulong *m = nodemask_arg(arg(kv, nkv, "nodes"), maxnode, &tf);
+    ret = syscall(SYS_set_mempolicy, (int)parse_u64(arg(kv, nkv, "mode")), m, maxnode);
+    if (ret < 0) err = errno;
+    free(tf);
+  } else if (strcmp(op, "get_mempolicy") == 0) {
+    ulong maxnode = parse_u64(arg(kv, nkv, "maxnode"));
+    int with_mask = parse_u64(arg(kv, nkv, "nmask")) != 0;
+    ulong flags = parse_u64(arg(kv, nkv, "flags"));
+    int mode = -12345;
+    size_t longs = (maxnode > 40000 ? 40000 : maxnode) / 64 + 2;
+    if (longs < 20) longs = 20;
+    ulong *mask = with_mask ? calloc(longs, sizeof(ulong)) : NULL;
+    ret = syscall(SYS_get_mempolicy, &mode, mask, maxnode, resolve_addr(arg(kv, nkv, "addr")), flags);
+    if (ret < 0) err = errno;
+    if (ret == 0) {
+      size_t k = 0;
+      if (flags & 1) {
+        k += (size_t)snprintf(extra + k, extra_n - k, "\"node\":%d", mode);
+      } else {
+        int base = mode & ~(0x8000 | 0x4000 | 0x2000);
+        k += (size_t)snprintf(extra + k, extra_n - k, "\"mode\":\"%s\",\"mode_flags\":[", mode_name(base));
+        int first = 1;
+        if (mode & 0x8000) { k += (size_t)snprintf(extra + k, extra_n - k, "\"MPOL_F_STATIC_NODES\""); first = 0; }
+        if (mode & 0x4000) { k += (size_t)snprintf(extra + k, extra_n - k, "%s\"MPOL_F_RELATIVE_NODES\"", first ? "" : ","); first = 0; }
+        if (mode & 0x2000) { k += (size_t)snprintf(extra + k, extra_n - k, "%s\"MPOL_F_NUMA_BALANCING\"", first ? "" : ","); }
+        k += (size_t)snprintf(extra + k, extra_n - k, "]");
+      }
+      if (mask) {
+        char list[8192];
+        ulong nbits = maxnode > 1 ? maxnode - 1 : 0;
+        if (nbits > (ulong)MAX_NODES) nbits = MAX_NODES;
+        nodes_to_list(mask, nbits, list, sizeof list);
+        k += (size_t)snprintf(extra + k, extra_n - k, ",\"nodes\":\"%s\"", list);
+      }
+    }
+    free(mask);
+  } else if (strcmp(op, "set_mempolicy_home_node") == 0) {
+    ret = syscall(SYS_set_mempolicy_home_node, resolve_addr(arg(kv, nkv, "addr")), resolve_len(arg(kv, nkv, "len")),
+                  parse_u64(arg(kv, nkv, "home")), parse_u64(arg(kv, nkv, "flags")));
+    if (ret < 0) err = errno;
+  } else if (strcmp(op, "placement") == 0) {
+    ulong a = resolve_addr(arg(kv, nkv, "addr"));
+    ulong l = resolve_len(arg(kv, nkv, "len"));
+    char pj[8192];
+    pages_json(a & ~4095UL, ((a + l + 4095) & ~4095UL) - (a & ~4095UL), pj, sizeof pj);
+    snprintf(extra, extra_n, "\"pages\":%s", pj);
+  } else if (strcmp(op, "sched_setaffinity") == 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET((int)parse_u64(arg(kv, nkv, "cpu")), &set);
+    ret = sched_setaffinity(0, sizeof set, &set);
+    if (ret < 0) err = errno;
+  } else if (strcmp(op, "sysfs_write") == 0) {
+    char *path = arg(kv, nkv, "path");
+    char *value = arg(kv, nkv, "value");
+    pct_decode(path);
+    pct_decode(value);
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) {
+      ret = -1;
+      err = errno;
+    } else {
+      ret = write(fd, value, strlen(value));
+      if (ret < 0) err = errno;
+      close(fd);
+    }
+  } else if (strcmp(op, "cat") == 0) {
+    char *path = arg(kv, nkv, "path");
+    pct_decode(path);
+    ssize_t r = read_file(path, big_buf, sizeof big_buf);
+    if (r < 0) {
+      ret = -1;
+      err = (int)-r;
+    } else {
+      json_str(step_js, sizeof step_js, big_buf);
+      memcpy(extra, "\"text\":", 7);
+      memcpy(extra + 7, step_js, strlen(step_js) + 1);
+    }
+  } else {
+    ret = -1;
+    err = ENOSYS;
+  }
+
+  size_t k = (size_t)snprintf(out, n, "{\"ret\":%ld,\"errno\":", ret);
+  if (err) k += (size_t)snprintf(out + k, n - k, "\"%s\"", errno_name(err));
+  else k += (size_t)snprintf(out + k, n - k, "null");
+  if (extra[0]) k += (size_t)snprintf(out + k, n - k, ",\"out\":{%s}", extra);
+  snprintf(out + k, n - k, "}");
+}
+
+/* Report every mapping of the task: start, length, policy at the start, pages per node. */
+static void report_maps(const char *task, char *out, size_t n) {
+  size_t k = 0;
+  out[0] = 0;
+  for (int i = 0; i < nmaps; i++) {
+    struct mapping *m = &maps[i];
+    if (!m->valid) continue;
+    int dup = 0;
+    for (int j = i + 1; j < nmaps; j++)
+      if (strcmp(maps[j].name, m->name) == 0) dup = 1;
+    if (dup) continue;
+    char pol[256], pj[8192], pjs[512];
+    policy_at(m->start, pol, sizeof pol);
+    if (!pol[0]) continue; /* unmapped */
+    pages_json(m->start, m->len, pj, sizeof pj);
+    json_str(pjs, sizeof pjs, pol);
+    k += (size_t)snprintf(out + k, n - k, "@@M %d %s %s {\"start\":\"0x%lx\",\"length\":%lu,\"policy\":%s,\"pages\":%s}\n",
+                          scen_index, task, m->name, m->start, m->len, pjs, pj);
+  }
+}
+
+static void warm_statics(void);
+
+/* Touch a stack range so that later steps do not fault it in. */
+static void warm_stack(void) {
+  volatile char pad[256 * 1024];
+  for (size_t i = 0; i < sizeof pad; i += 4096) pad[i] = 0;
+}
+
+/* Fault in the static buffers a step may write. */
+static void warm_statics(void) {
+  memset(pj_ptrs, 0, sizeof pj_ptrs);
+  memset(pj_status, 0, sizeof pj_status);
+  memset(big_buf, 0, sizeof big_buf);
+  memset(step_extra, 0, sizeof step_extra);
+  memset(step_js, 0, sizeof step_js);
+  memset(maps, 0, sizeof maps);
+  /* read a few files once, so that their kernel-side first-use costs are paid now */
+  read_file("/proc/self/maps", big_buf, sizeof big_buf);
+  read_file("/proc/self/numa_maps", big_buf, sizeof big_buf);
+}
+
+/* The task process: wait for a command, execute it, answer. */
+static void task_main(struct channel *ch, const char *name) {
+  static char line[LINE];
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_segv;
+  sa.sa_flags = SA_NODEFER;
+  sigaction(SIGSEGV, &sa, NULL);
+  sigaction(SIGBUS, &sa, NULL);
+  /* fault in everything a step uses before the first one: the channel, buffers, stack */
+  for (size_t i = 0; i < sizeof ch->buf; i += 4096) ch->buf[i] = 0;
+  memset(line, 0, sizeof line);
+  warm_stack();
+  warm_statics();
+  int seen = ch->cmd_seq;
+  ch->res_seq++; /* ready */
+  futex(&ch->res_seq, FUTEX_WAKE, 1, NULL);
+  for (;;) {
+    while (ch->cmd_seq == seen) futex(&ch->cmd_seq, FUTEX_WAIT, seen, NULL);
+    seen = ch->cmd_seq;
+    size_t cl = strnlen(ch->buf, sizeof line - 1);
+    memcpy(line, ch->buf, cl);
+    line[cl] = 0;
+    if (strncmp(line, "REPORT ", 7) == 0) {
+      scen_index = atoi(line + 7);
+      report_maps(name, ch->buf, sizeof ch->buf);
+    } else {
+      char *kv[64];
+      int nkv = 0;
+      char *op = strtok(line, " ");
+      char *t;
+      while ((t = strtok(NULL, " ")) && nkv < 64) kv[nkv++] = t;
+      do_step(op, kv, nkv, ch->buf, sizeof ch->buf);
+    }
+    __sync_synchronize();
+    ch->res_seq++;
+    futex(&ch->res_seq, FUTEX_WAKE, 1, NULL);
+  }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* the coordinator                                                                       */
+
+static int kmsg_fd = -1;
+
+/*
+ * Output of a scenario is kept in memory and written when the scenario ends: writing to
+ * the console between steps could allocate (tty buffers) and show in numastat.
+ */
+static char outbuf[16 << 20];
+static size_t outlen;
+
+static void emit(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(outbuf + outlen, sizeof outbuf - outlen, fmt, ap);
+  va_end(ap);
+  if (n > 0) outlen += (size_t)n;
+  if (outlen >= sizeof outbuf) outlen = sizeof outbuf - 1;
+}
+
+static char numastat_buf[65536];
+
+/* The coordinator's buffers are faulted in once, before any scenario. */
+static void warm_coordinator(void) {
+  memset(outbuf, 0, sizeof outbuf);
+  memset(numastat_buf, 0, sizeof numastat_buf);
+  memset(numastat_now, 0, sizeof numastat_now);
+  memset(base_stat, 0, sizeof base_stat);
+  volatile char pad[256 * 1024];
+  for (size_t i = 0; i < sizeof pad; i += 4096) pad[i] = 0;
+}
+
+static void flush_out(void) {
+  fwrite(outbuf, 1, outlen, stdout);
+  fflush(stdout);
+  outlen = 0;
+}
+
+/* Read new kernel log records; report OOM kills and fallback lines. */
+static void emit(const char *fmt, ...);
+static void drain_kmsg(int step, int report_fallback) {
+  static char rec[8192];
+  static char oom_constraint[64], oom_nodemask[256];
+  for (;;) {
+    ssize_t r = read(kmsg_fd, rec, sizeof rec - 1);
+    if (r < 0) {
+      if (errno == EPIPE) continue; /* overwritten records */
+      break;
+    }
+    rec[r] = 0;
+    char *msg = strchr(rec, ';');
+    if (!msg) continue;
+    msg++;
+    char *nl = strchr(msg, '\n');
+    if (nl) *nl = 0;
+    if (report_fallback && strncmp(msg, "Fallback order for Node", 23) == 0) {
+      emit("@@F %s\n", msg);
+    }
+    char *c = strstr(msg, "oom-kill:constraint=");
+    if (c) {
+      sscanf(c, "oom-kill:constraint=%63[^,]", oom_constraint);
+      char *nm = strstr(c, "nodemask=");
+      oom_nodemask[0] = 0;
+      if (nm) {
+        nm += 9;
+        char *cs = strstr(nm, ",cpuset=");
+        size_t l = cs ? (size_t)(cs - nm) : strlen(nm);
+        if (l >= sizeof oom_nodemask) l = sizeof oom_nodemask - 1;
+        memcpy(oom_nodemask, nm, l);
+        oom_nodemask[l] = 0;
+      }
+    }
+    char *k = strstr(msg, "Out of memory");
+    char *kp = k ? strstr(k, "Killed process ") : NULL;
+    if (kp) {
+      int pid = atoi(kp + 15);
+      const char *victim = "?";
+      for (int i = 0; i < ntasks; i++)
+        if (tasks[i].pid == pid || tasks[i].pid == -pid) victim = tasks[i].name;
+      char nm[300];
+      json_str(nm, sizeof nm, oom_nodemask);
+      emit("@@O %d %d {\"victim\":\"%s\",\"pid\":%d,\"constraint\":\"%s\",\"nodemask\":%s}\n", scen_index, step,
+             victim, pid, oom_constraint, nm);
+    }
+  }
+  fflush(stdout);
+}
+
+static int find_task(const char *name) {
+  for (int i = 0; i < ntasks; i++)
+    if (strcmp(tasks[i].name, name) == 0) return i;
+  return -1;
+}
+
+static void cg_path(char *out, size_t n, const char *cg) {
+  if (strcmp(cg, "/") == 0) snprintf(out, n, "/sys/fs/cgroup");
+  else snprintf(out, n, "/sys/fs/cgroup%s", cg);
+}
+
+/* Send a command to a task and wait for its answer; NULL when the task died. */
+static char *ask(struct task_def *t, const char *cmd) {
+  struct channel *ch = t->ch;
+  int want = ch->res_seq;
+  snprintf(ch->buf, sizeof ch->buf, "%s", cmd);
+  __sync_synchronize();
+  ch->cmd_seq++;
+  futex(&ch->cmd_seq, FUTEX_WAKE, 1, NULL);
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  while (ch->res_seq == want) {
+    futex(&ch->res_seq, FUTEX_WAIT, want, &ts);
+    if (ch->res_seq != want) break;
+    int status;
+    pid_t p = waitpid(t->pid, &status, WNOHANG);
+    if (p == t->pid) {
+      t->alive = 0;
+      t->pid = -t->pid; /* reaped */
+      return NULL;
+    }
+  }
+  __sync_synchronize();
+  return ch->buf;
+}
+
+static void reap(void) {
+  int status;
+  pid_t p;
+  while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+    for (int i = 0; i < ntasks; i++)
+      if (tasks[i].pid == p) {
+        tasks[i].alive = 0;
+        tasks[i].pid = -p;
+      }
+  }
+}
+
+static void spawn_task(struct task_def *t) {
+  int fd = (int)syscall(SYS_memfd_create, "channel", 0);
+  if (fd < 0 || ftruncate(fd, sizeof(struct channel)) < 0) die("memfd: %s", strerror(errno));
+  struct channel *ch = mmap(NULL, sizeof *ch, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (ch == MAP_FAILED) die("mmap channel: %s", strerror(errno));
+  memset((void *)ch, 0, sizeof *ch);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) die("fork: %s", strerror(errno));
+  if (pid == 0) {
+    /* a fresh program image, so that no page stays shared copy-on-write with the coordinator */
+    char path[512], procs[600], me[32], fdarg[16];
+    cg_path(path, sizeof path, t->cgroup);
+    snprintf(procs, sizeof procs, "%s/cgroup.procs", path);
+    snprintf(me, sizeof me, "%d", getpid());
+    if (write_file(procs, me) < 0) _exit(3);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(t->cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) < 0) _exit(4);
+    write_file("/proc/self/oom_score_adj", "0");
+    if (!t->priv) {
+      if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0) _exit(5);
+    }
+    snprintf(fdarg, sizeof fdarg, "%d", fd);
+    char *argv[] = {"runner", "--task", fdarg, t->name, NULL};
+    execv("/bin/runner", argv);
+    _exit(6);
+  }
+  close(fd);
+  t->pid = pid;
+  t->ch = ch;
+  t->alive = 1;
+  /* wait until the task is ready (its first answer) */
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  while (ch->res_seq == 0) {
+    futex(&ch->res_seq, FUTEX_WAIT, 0, &ts);
+    int status;
+    if (ch->res_seq == 0 && waitpid(pid, &status, WNOHANG) == pid) {
+      t->alive = 0;
+      t->pid = -pid;
+      emit("@@X %d task %s could not start (exit %d)\n", scen_index, t->name,
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+      return;
+    }
+  }
+}
+
+static void end_scenario(void) {
+  /* report mappings of the tasks still alive, then stop them */
+  for (int i = 0; i < ntasks; i++) {
+    struct task_def *t = &tasks[i];
+    if (!t->alive) continue;
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "REPORT %d", scen_index);
+    char *a = ask(t, cmd);
+    if (a) emit("%s", a);
+  }
+  for (int i = 0; i < ntasks; i++) {
+    struct task_def *t = &tasks[i];
+    if (t->pid > 0) {
+      kill(t->pid, SIGKILL);
+      waitpid(t->pid, NULL, 0);
+    }
+    t->alive = 0;
+    munmap((void *)t->ch, sizeof *t->ch);
+  }
+  ntasks = 0;
+  emit("@@E %d\n", scen_index);
+  flush_out();
+}
+
+static char cgroups_made[64][256];
+static int ncg;
+
+static void remove_cgroups(void) {
+  for (int i = ncg - 1; i >= 0; i--) {
+    char path[512];
+    cg_path(path, sizeof path, cgroups_made[i]);
+    rmdir(path);
+  }
+  ncg = 0;
+}
+
+static void enable_cpuset(const char *cg) {
+  char path[512], ctl[600];
+  cg_path(path, sizeof path, cg);
+  snprintf(ctl, sizeof ctl, "%s/cgroup.subtree_control", path);
+  write_file(ctl, "+cpuset");
+}
+
+int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "--task") == 0) {
+    int fd = atoi(argv[2]);
+    struct channel *ch = mmap(NULL, sizeof *ch, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (ch == MAP_FAILED) _exit(7);
+    close(fd);
+    for (int i = 0; i < MAX_NODES; i++)
+      if (node_online(i)) max_node_id = i;
+    task_main(ch, argv[3]);
+  }
+  if (argc < 2) die("usage: runner PROGRAM");
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  write_file("/proc/self/oom_score_adj", "-1000");
+  for (int i = 0; i < MAX_NODES; i++)
+    if (node_online(i)) max_node_id = i;
+
+  warm_coordinator();
+  {
+    static long warm[MAX_NODES + 1][6];
+    read_numastat(warm);
+    read_numastat(warm);
+    read_numastat(base_stat);
+  }
+  kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+  if (kmsg_fd < 0) die("open /dev/kmsg: %s", strerror(errno));
+  drain_kmsg(-1, 1);
+  flush_out();
+
+  {
+    char buf[4096], js[8192];
+    size_t k = (size_t)snprintf(js, sizeof js, "{");
+    const char *files[] = {"possible", "online", "has_cpu", "has_memory", "has_normal_memory"};
+    for (int i = 0; i < 5; i++) {
+      char path[128];
+      snprintf(path, sizeof path, "/sys/devices/system/node/%s", files[i]);
+      if (read_file(path, buf, sizeof buf) < 0) buf[0] = 0;
+      buf[strcspn(buf, "\n")] = 0;
+      k += (size_t)snprintf(js + k, sizeof js - k, "%s\"%s\":\"%s\"", i ? "," : "", files[i], buf);
+    }
+    for (int n = 0; n <= max_node_id; n++) {
+      char path[128];
+      snprintf(path, sizeof path, "/sys/devices/system/node/node%d/distance", n);
+      if (read_file(path, buf, sizeof buf) < 0) continue;
+      buf[strcspn(buf, "\n")] = 0;
+      k += (size_t)snprintf(js + k, sizeof js - k, ",\"node%d_distance\":\"%s\"", n, buf);
+      snprintf(path, sizeof path, "/sys/devices/system/node/node%d/cpulist", n);
+      if (read_file(path, buf, sizeof buf) < 0) buf[0] = 0;
+      buf[strcspn(buf, "\n")] = 0;
+      k += (size_t)snprintf(js + k, sizeof js - k, ",\"node%d_cpus\":\"%s\"", n, buf[0] ? buf : "-");
+    }
+    snprintf(js + k, sizeof js - k, "}");
+    printf("@@N %s\n", js);
+  }
+
+  FILE *f = fopen(argv[1], "r");
+  if (!f) die("open %s: %s", argv[1], strerror(errno));
+  static char line[LINE];
+  int in_scenario = 0;
+  while (fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\n")] = 0;
+    if (!line[0]) continue;
+    char kind = line[0];
+    if (kind == 'S') {
+      scen_index = atoi(line + 2);
+      ntasks = 0;
+      in_scenario = 1;
+      printf("@@S %d\n", scen_index);
+      enable_cpuset("/");
+    } else if (kind == 'C') {
+      char cg[256], cpus[4096], mems[4096];
+      if (sscanf(line + 2, "%255s %4095s %4095s", cg, cpus, mems) != 3) die("bad C line");
+      /* the parent distributes the cpuset controller to its children */
+      char parent[256];
+      snprintf(parent, sizeof parent, "%s", cg);
+      char *slash = strrchr(parent, '/');
+      if (slash && slash != parent) {
+        *slash = 0;
+        enable_cpuset(parent);
+      }
+      char path[512], file[600];
+      cg_path(path, sizeof path, cg);
+      if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+        printf("@@X %d mkdir %s: %s\n", scen_index, cg, strerror(errno));
+      } else if (ncg < 64) {
+        snprintf(cgroups_made[ncg++], 256, "%s", cg);
+      }
+      if (strcmp(cpus, "-") != 0) {
+        snprintf(file, sizeof file, "%s/cpuset.cpus", path);
+        int e = write_file(file, cpus);
+        if (e < 0) printf("@@X %d %s cpuset.cpus %s: %s\n", scen_index, cg, cpus, strerror(-e));
+      }
+      if (strcmp(mems, "-") != 0) {
+        snprintf(file, sizeof file, "%s/cpuset.mems", path);
+        int e = write_file(file, mems);
+        if (e < 0) printf("@@X %d %s cpuset.mems %s: %s\n", scen_index, cg, mems, strerror(-e));
+      }
+    } else if (kind == 'T') {
+      if (ntasks >= MAX_TASKS) die("too many tasks");
+      struct task_def *t = &tasks[ntasks++];
+      memset(t, 0, sizeof *t);
+      if (sscanf(line + 2, "%63s %255s %d %d", t->name, t->cgroup, &t->cpu, &t->priv) != 4) die("bad T line");
+      spawn_task(t);
+    } else if (kind == 'P') {
+      if (!in_scenario) continue;
+      /* the first step: take the numastat baseline and drop earlier log records */
+      static int last_base = -1;
+      if (last_base != scen_index) {
+        drain_kmsg(-1, 0);
+        /* let the tasks settle (they finished starting when they answered ready) */
+        usleep(100 * 1000);
+        read_numastat(base_stat);
+        last_base = scen_index;
+      }
+      char *rest = line + 2;
+      int step = atoi(rest);
+      rest = strchr(rest, ' ');
+      if (!rest) continue;
+      rest++;
+      char tname[64];
+      sscanf(rest, "%63s", tname);
+      char *cmd = strchr(rest, ' ');
+      if (!cmd) continue;
+      cmd++;
+      int ti = find_task(tname);
+      if (ti < 0) die("unknown task %s", tname);
+      struct task_def *t = &tasks[ti];
+      reap();
+      if (!t->alive) continue; /* skipped: the host knows */
+      /* numastat is read by the coordinator, which holds the scenario's baseline */
+      char *answer = NULL;
+      if (strcmp(cmd, "numastat") == 0) {
+        numastat_json(numastat_buf, sizeof numastat_buf);
+        answer = numastat_buf;
+      } else {
+        answer = ask(t, cmd);
+      }
+      if (answer) {
+        emit("@@R %d %d %s\n", scen_index, step, answer);
+      } else {
+        emit("@@K %d %d\n", scen_index, step);
+      }
+      drain_kmsg(step, 0);
+      reap();
+    } else if (kind == 'E') {
+      drain_kmsg(-1, 0);
+      end_scenario();
+      remove_cgroups();
+      in_scenario = 0;
+    }
+  }
+  fflush(stdout);
+  return 0;
+}

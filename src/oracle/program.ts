@@ -1,0 +1,116 @@
+/**
+ * A scenario as a program for the guest runner (src/oracle/guest/runner.c), and the
+ * reasons a scenario cannot run on the real kernel.
+ */
+import type { AddrExpr, NodesExpr, Scenario, Step } from "../scenario/types.js";
+import { unbootable } from "./machine.js";
+
+/** The release the oracle boots. */
+export const ORACLE_KERNEL_VERSION = "6.1";
+
+/** Ops only the model can run (no user-space equivalent). */
+const MODEL_ONLY: ReadonlySet<string> = new Set(["kalloc"]);
+
+/** Why the scenario cannot run on the real kernel, or undefined. */
+export function skipReason(sc: Scenario): string | undefined {
+  if (sc.design !== "mainline") return `design ${sc.design} exists only in the model`;
+  if (sc.kernel.version !== ORACLE_KERNEL_VERSION) {
+    return `kernel.version ${sc.kernel.version}: the oracle boots Linux ${ORACLE_KERNEL_VERSION}`;
+  }
+  const modelOnly = [...new Set(sc.steps.filter((s) => MODEL_ONLY.has(s.op)).map((s) => s.op))];
+  if (modelOnly.length) return `model-only op${modelOnly.length > 1 ? "s" : ""}: ${modelOnly.join(", ")}`;
+  return unbootable(sc.machine);
+}
+
+/** What must be equal for two scenarios to share a boot. */
+export function bootKey(sc: Scenario): string {
+  return JSON.stringify({
+    machine: sc.machine,
+    thp: sc.kernel.thp,
+    minFree: sc.kernel.minFreeKbytes ?? null,
+  });
+}
+
+const pct = (s: string) => encodeURIComponent(s);
+
+function addr(a: AddrExpr): string {
+  switch (a.kind) {
+    case "null":
+      return "null";
+    case "bad":
+      return "bad";
+    case "literal":
+      return `l:${BigInt.asUintN(64, a.value)}`;
+    case "mapping":
+      return `m:${a.name}:${a.offset}`;
+  }
+}
+
+function length(a: AddrExpr, l: bigint | "mapping"): string {
+  if (l !== "mapping") return String(l);
+  return a.kind === "mapping" ? `map:${a.name}:${a.offset}` : "0";
+}
+
+function nodes(n: NodesExpr): string {
+  if (n.kind === "bits") return `b:${n.bits.join(",")}`;
+  return n.kind;
+}
+
+const u64 = (v: bigint) => String(BigInt.asUintN(64, v));
+
+/** The guest command of a step, or undefined when the host answers it itself. */
+export function stepCommand(s: Step): string | undefined {
+  switch (s.op) {
+    case "mmap":
+      return `mmap name=${s.name} len=${s.length} prot=${s.prot} flags=${s.flags} addr=${s.addr ? addr(s.addr) : "none"}`;
+    case "munmap":
+      return `munmap addr=${addr(s.addr)} len=${length(s.addr, s.length)}`;
+    case "touch":
+      return `touch addr=${addr(s.addr)} len=${length(s.addr, s.length)} access=${s.access === "read" ? "r" : "w"}`;
+    case "mbind":
+      return (
+        `mbind addr=${addr(s.addr)} len=${length(s.addr, s.length)} mode=${s.mode} nodes=${nodes(s.nodes)} ` +
+        `maxnode=${u64(s.maxnode)} flags=${u64(s.flags)}`
+      );
+    case "set_mempolicy":
+      return `set_mempolicy mode=${s.mode} nodes=${nodes(s.nodes)} maxnode=${u64(s.maxnode)}`;
+    case "get_mempolicy":
+      return `get_mempolicy addr=${addr(s.addr)} flags=${u64(s.flags)} maxnode=${u64(s.maxnode)} nmask=${s.nmaskNull ? 0 : 1}`;
+    case "set_mempolicy_home_node":
+      return (
+        `set_mempolicy_home_node addr=${addr(s.addr)} len=${length(s.addr, s.length)} ` +
+        `home=${u64(s.homeNode)} flags=${u64(s.flags)}`
+      );
+    case "placement":
+      return `placement addr=${addr(s.addr)} len=${length(s.addr, s.length)}`;
+    case "numastat":
+      return "numastat";
+    case "sched_setaffinity":
+      return `sched_setaffinity cpu=${s.cpu}`;
+    case "sysfs_write":
+      return `sysfs_write path=${pct(s.path)} value=${pct(s.value)}`;
+    case "cat":
+      return `cat path=${pct(s.path)}`;
+    case "fallback_order":
+      return undefined;
+    case "kalloc":
+      throw new Error("kalloc has no user-space equivalent");
+  }
+}
+
+/** The guest program of a scenario (the index identifies it in the guest's output). */
+export function guestProgram(sc: Scenario, index: number): string {
+  const lines: string[] = [`S ${index} ${sc.name.replace(/\s+/g, "_")}`];
+  for (const c of sc.cgroups) {
+    lines.push(
+      `C ${c.path} ${c.cpus?.length ? c.cpus.join(",") : "-"} ${c.mems?.length ? c.mems.join(",") : "-"}`,
+    );
+  }
+  for (const t of sc.tasks) lines.push(`T ${t.name} ${t.cgroup} ${t.cpu} ${t.privileged ? 1 : 0}`);
+  for (const s of sc.steps) {
+    const cmd = stepCommand(s);
+    if (cmd) lines.push(`P ${s.index} ${s.task} ${cmd}`);
+  }
+  lines.push("E");
+  return `${lines.join("\n")}\n`;
+}
