@@ -7,17 +7,17 @@
  */
 export { designIds, getDesign } from "./designs/index.js";
 export type { Design, DesignHooks } from "./kernel/design.js";
-export { Kernel } from "./kernel/kernel.js";
 export type { AllocEvent, KernelEvent, NumaStat, OomEvent } from "./kernel/kernel.js";
+export { Kernel } from "./kernel/kernel.js";
 export type { MachineSpec, NodeSpec } from "./kernel/topology.js";
 export { renderExplain } from "./report/explain.js";
 export { numactlHardwareText, topoText } from "./report/machine.js";
 export { PLAIN } from "./report/style.js";
 export { renderRun } from "./report/text.js";
-export { loadScenario, parseScenario, ScenarioError } from "./scenario/loader.js";
 export type { ScenarioProblem } from "./scenario/loader.js";
-export { bootScenario, runScenario } from "./scenario/runner.js";
+export { loadScenario, parseScenario, ScenarioError } from "./scenario/loader.js";
 export type { MappingResult, ResultJson, RunOptions, RunOutput, StepResult } from "./scenario/runner.js";
+export { bootScenario, runScenario } from "./scenario/runner.js";
 export { scenarioJsonSchema } from "./scenario/schema.js";
 export type { Scenario, Step } from "./scenario/types.js";
 export { getPreset, presetIds } from "./topology-io/presets.js";

@@ -6,8 +6,8 @@
  *   decide() per page) give the same steps, mappings, events, numastat, numa_maps of every
  *   task, free pages of every zone and interleave rotors;
  * - determinism: the same file run twice gives the same result JSON;
- * - conservation: per zone, the pages free at boot are free, mapped by a page table, held by
- *   a shmem object or taken by kalloc; a killed task holds nothing;
+ * - conservation: per zone, the pages free at boot are free, mapped by a page table, page
+ *   tables, held by a shmem object or taken by kalloc; a killed task holds nothing;
  * - cpusets: no user page is allocated outside the faulting task's mems_allowed.
  *
  * Saved counterexamples (test/reference/counterexamples/*.yaml) are replayed through all of
@@ -122,7 +122,8 @@ function addPages(m: Map<number, number>, from: Map<number, number>): void {
 
 /**
  * Pages per zone in use: every pte of every task outside its shared mappings (private
- * pages; the zero page is no page), every page of the shmem objects its VMAs map, kalloc.
+ * pages; the zero page is no page), its page tables, every page of the shmem objects its
+ * VMAs map, kalloc.
  */
 function pagesInUse(k: Kernel, kalloc: Map<number, number>): Map<number, number> {
   const used = new Map<number, number>(kalloc);
@@ -138,6 +139,7 @@ function pagesInUse(k: Kernel, kalloc: Map<number, number>): Map<number, number>
     }
     for (const [zid, c] of shared) all.set(zid, all.get(zid)! - c);
     addPages(used, all);
+    addPages(used, t.mm.tables.zoneCounts());
   }
   for (const o of objects) addPages(used, o.pages.nodeCounts(0, Number.MAX_SAFE_INTEGER));
   return used;
@@ -163,8 +165,10 @@ function checkConservation(sc: Scenario): void {
     }
   }
   for (const t of k.tasks.values()) {
-    if (!t.alive && (t.mm.vmas.length || t.mm.pte.pages)) {
-      problems.push(`${t.name} was killed but keeps ${t.mm.vmas.length} VMAs and ${t.mm.pte.pages} ptes`);
+    if (!t.alive && (t.mm.vmas.length || t.mm.pte.pages || t.mm.tables.pages)) {
+      problems.push(
+        `${t.name} was killed but keeps ${t.mm.vmas.length} VMAs, ${t.mm.pte.pages} ptes and ${t.mm.tables.pages} table pages`,
+      );
     }
   }
   if (problems.length) throw new Error(`pages are not conserved:\n${problems.join("\n")}`);
@@ -178,17 +182,22 @@ function checkConservation(sc: Scenario): void {
  * is then confined to it whatever the policy: the fast path filters by mems_allowed (no
  * policy nodemask) or checks each zone (ALLOC_CPUSET), the slow path keeps ALLOC_CPUSET
  * (the mask has __GFP_DIRECT_RECLAIM), and the cpuset is only dropped for an OOM victim's
- * reserves, which the model never gives (a killed task stops allocating). kalloc is not a
- * user allocation (GFP_KERNEL may use the nearest hardwall ancestor's mems) and is left out.
+ * reserves, which the model never gives (a killed task stops allocating). kalloc and page
+ * tables are not user allocations (GFP_KERNEL and GFP_PGTABLE_USER have no __GFP_HARDWALL:
+ * the slow path may use the nearest hardwall ancestor's mems) and are left out.
  */
 function checkMemsAllowed(sc: Scenario): void {
   const outside: string[] = [];
   const checking: AllocateRun = (...args) => {
     const r = allocateRun(...args);
-    const [k, task, , , target] = args;
-    if (target === "kalloc") return r;
+    const [k, task, plan, , target] = args;
+    if (target === "kalloc" || target.startsWith("page table")) return r;
+    // a stretch of faults alternates PTE tables and data pages: check the data pages only
+    const isUser = plan.slots.map((s) => !s.label?.startsWith("page table"));
+    let at = 0;
     for (const s of r.segments) {
-      for (const zid of s.zones) {
+      for (const [j, zid] of s.zones.entries()) {
+        if (!isUser[(plan.phase + at + j) % plan.slots.length]) continue;
         const node = k.zoneById[zid]!.node;
         if (!task.memsAllowed.has(node)) {
           outside.push(
@@ -196,6 +205,7 @@ function checkMemsAllowed(sc: Scenario): void {
           );
         }
       }
+      at += s.count;
     }
     return r;
   };

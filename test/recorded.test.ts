@@ -19,13 +19,21 @@ interface Recorded {
 describe("the model answers as the real kernel did (test/recorded)", () => {
   const files = existsSync(DIR) ? readdirSync(DIR).filter((f) => f.endsWith(".yaml")) : [];
   for (const f of files.sort()) {
-    const recorded = readdirSync(DIR).find((r) => r.startsWith(f.replace(/\.yaml$/, ".linux-")) && r.endsWith(".json"));
+    const recorded = readdirSync(DIR).find(
+      (r) => r.startsWith(f.replace(/\.yaml$/, ".linux-")) && r.endsWith(".json"),
+    );
     if (!recorded) continue;
     it(f, () => {
       const real = JSON.parse(readFileSync(join(DIR, recorded), "utf8")) as Recorded;
       const model = runScenario(loadScenario(join(DIR, f))).result;
       const steps = (r: Recorded["steps"]) =>
-        r.map((s) => ({ index: s.index, op: s.op, ret: s.op === "mmap" ? "(address)" : s.ret, errno: s.errno, out: s.out }));
+        r.map((s) => ({
+          index: s.index,
+          op: s.op,
+          ret: s.op === "mmap" ? "(address)" : s.ret,
+          errno: s.errno,
+          out: s.out,
+        }));
       expect(steps(model.steps as Recorded["steps"])).toEqual(steps(real.steps));
       const maps = (m: Recorded["mappings"]) =>
         Object.fromEntries(Object.entries(m).map(([k, v]) => [k, { policy: v.policy, pages: v.pages }]));

@@ -55,7 +55,8 @@ describe("examples", () => {
         mkdirSync(dir, { recursive: true });
         writeFileSync(txtFile, text);
         writeFileSync(jsonFile, json);
-        if (!UPDATE) throw new Error(`baseline ${txtFile} was missing and has been written; review and commit it`);
+        if (!UPDATE)
+          throw new Error(`baseline ${txtFile} was missing and has been written; review and commit it`);
       }
       expect(text).toBe(readFileSync(txtFile, "utf8"));
       expect(json).toBe(readFileSync(jsonFile, "utf8"));

@@ -7,10 +7,10 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { designIds } from "../designs/index.js";
-import { OracleSetupError } from "../oracle/boot.js";
-import { recordExpectations, verifyScenarios } from "../oracle/verify.js";
 import { Kernel } from "../kernel/kernel.js";
 import type { MachineSpec } from "../kernel/topology.js";
+import { OracleSetupError } from "../oracle/boot.js";
+import { recordExpectations, verifyScenarios } from "../oracle/verify.js";
 import { renderExplain } from "../report/explain.js";
 import { topoText } from "../report/machine.js";
 import { styleFor } from "../report/style.js";
@@ -55,7 +55,11 @@ const OPTIONS: Record<string, OptionDef> = {
     description: "write the real kernel's answers into the scenario files as their expectations",
     commands: ["verify"],
   },
-  jobs: { flags: "--jobs <n>", description: "boot up to n guests at a time (default 1)", commands: ["verify"] },
+  jobs: {
+    flags: "--jobs <n>",
+    description: "boot up to n guests at a time (default 1)",
+    commands: ["verify"],
+  },
 };
 
 function addOptions(cmd: Command, name: string): Command {

@@ -1,10 +1,16 @@
 /**
- * Page faults over a range (mm/memory.c: handle_mm_fault, do_anonymous_page, do_wp_page;
- * mm/shmem.c: shmem_fault), as the `touch` operation performs them: a write allocates,
- * a read of untouched private anonymous memory maps the shared zero page, a read of
- * shared anonymous memory allocates. Pages are allocated a run at a time.
+ * Page faults over a range (mm/memory.c: handle_mm_fault, __handle_mm_fault,
+ * do_anonymous_page, do_wp_page, __do_fault; mm/shmem.c: shmem_fault), as the `touch`
+ * operation performs them: a write allocates, a read of untouched private anonymous memory
+ * maps the shared zero page, a read of shared anonymous memory allocates.
+ *
+ * The first fault under a missing page table allocates it first (pud_alloc, pmd_alloc,
+ * pte_alloc: GFP_PGTABLE_USER under the task's policy, so with an interleave task policy
+ * every table advances il_prev), then the data page. Faults are processed in address
+ * order, a run at a time: a stretch of whole 2 MiB regions that each need one PTE table is
+ * a single cycle of requests (the table, then its 512 pages).
  */
-import { PROT_READ, PROT_WRITE, PROT_EXEC } from "./constants.js";
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from "./constants.js";
 import {
   type Extent,
   makeExtent,
@@ -14,11 +20,25 @@ import {
   PTE_WRITE,
   ZERO_PAGE,
 } from "./extents.js";
-import { GFP_HIGHUSER_MOVABLE } from "./gfp.js";
+import { __GFP_ACCOUNT, __GFP_ZERO, GFP_HIGHUSER_MOVABLE, GFP_KERNEL } from "./gfp.js";
 import type { Kernel, Task } from "./kernel.js";
 import { getTaskPolicy, type MemPolicy } from "./mempolicy.js";
 import type { Vma } from "./mm.js";
-import { type RunStop, vmaAllocPlan } from "./policy-alloc.js";
+import { LEVELS, type Level, PTE_LEVEL } from "./pagetable.js";
+import {
+  type AllocPlan,
+  advanceDynamicInterleave,
+  type RunStop,
+  type Segment,
+  type SlotRequest,
+  taskAllocPlan,
+  vmaAllocPlan,
+} from "./policy-alloc.js";
+
+/** GFP_PGTABLE_USER (arch/x86/include/asm/pgalloc.h, include/asm-generic/pgalloc.h) */
+export const GFP_PGTABLE_USER = GFP_KERNEL | __GFP_ZERO | __GFP_ACCOUNT;
+
+const PTE_PAGES = 2 ** LEVELS[PTE_LEVEL].shift;
 
 export type Access = "read" | "write";
 
@@ -67,6 +87,186 @@ function accessAllowed(vma: Vma, access: Access): boolean {
 }
 
 /**
+ * Pages of one VMA that fault, in address order. `alloc` items get a new page under
+ * `plan(vpn)` (the plan for a run starting at vpn) handed to `onData`; `map` items are
+ * mapped to what exists (the zero page, a page of a shared object) by `onMap`.
+ */
+type FaultItem =
+  | {
+      kind: "alloc";
+      start: number;
+      end: number;
+      plan: (vpn: number) => AllocPlan;
+      /** the index events name for the page at vpn (vpn, or the object index) */
+      index: (vpn: number) => number;
+      space: "vpn" | "object";
+      onData: (vpn: number, count: number, zones: readonly number[]) => void;
+    }
+  | { kind: "map"; start: number; end: number; onMap: (start: number, end: number) => void };
+
+/** The task-policy plan for page-table pages (alloc_pages(GFP_PGTABLE_USER, 0)). */
+function tablePlan(k: Kernel, task: Task): AllocPlan {
+  const pol = getTaskPolicy(task);
+  return taskAllocPlan(k, task, pol, task.mempolicy ? "task" : "default", GFP_PGTABLE_USER, 0);
+}
+
+/** Allocate one missing table; false when the task was killed or the allocation failed. */
+function allocTable(k: Kernel, task: Task, level: Level, vpn: number, stop: { s?: RunStop }): boolean {
+  const tables = task.mm.tables;
+  const idx = Math.floor(vpn / 2 ** LEVELS[level].shift);
+  const r = k.allocate(
+    k,
+    task,
+    tablePlan(k, task),
+    1,
+    `page table (${LEVELS[level].name})`,
+    idx,
+    "none",
+    (_f, seg) => tables.add(level, idx, 1, seg.zones),
+  );
+  if (r.stop) stop.s = r.stop;
+  return r.done === 1;
+}
+
+/** Whole 2 MiB regions from `start` (aligned) up to `end` that need exactly a PTE table each. */
+function pteOnlyStretch(task: Task, start: number, end: number): number {
+  const tables = task.mm.tables;
+  let chunks = 0;
+  for (let c = start; c + PTE_PAGES <= end; c += PTE_PAGES) {
+    const miss = tables.missing(c);
+    if (miss.length !== 1 || miss[0] !== PTE_LEVEL) break;
+    chunks++;
+  }
+  return chunks;
+}
+
+function gcd(a: number, b: number): number {
+  return b ? gcd(b, a % b) : a;
+}
+
+/**
+ * A stretch of `chunks` whole 2 MiB regions from vpn `start`, each needing a PTE table:
+ * one cycle of requests, the table then its 512 pages, per region.
+ */
+function allocStretch(
+  k: Kernel,
+  task: Task,
+  item: Extract<FaultItem, { kind: "alloc" }>,
+  start: number,
+  chunks: number,
+  label: string,
+): { done: number; stop?: RunStop } {
+  const pt = tablePlan(k, task);
+  const data = item.plan(start);
+  const nt = pt.slots.length;
+  const nd = data.slots.length;
+  const period = (a: number, b: number) => (a * b) / gcd(a, b);
+  const C = period(nt, nd / gcd(nd, PTE_PAGES));
+  const per = PTE_PAGES + 1;
+  const slots: SlotRequest[] = [];
+  for (let c = 0; c < C; c++) {
+    slots.push({
+      ...pt.slots[(pt.phase + c) % nt]!,
+      policy: pt.policy,
+      policySource: pt.policySource,
+      label: "page table (PTE)",
+    });
+    for (let j = 0; j < PTE_PAGES; j++) slots.push(data.slots[(data.phase + c * PTE_PAGES + j) % nd]!);
+  }
+  const firstTable = Math.floor(start / PTE_PAGES);
+  const isTable = (i: number) => i % per === 0;
+  const vpnOf = (i: number) => start + Math.floor(i / per) * PTE_PAGES + (i % per) - 1;
+  const plan: AllocPlan = {
+    policy: data.policy,
+    policySource: data.policySource,
+    slots,
+    phase: 0,
+    locate: (i) =>
+      isTable(i)
+        ? { space: "none", first: firstTable + i / per }
+        : { space: item.space, first: item.index(vpnOf(i)) },
+  };
+  const onSegment = (i0: number, seg: Segment) => {
+    if (seg.count === 1) {
+      if (isTable(i0)) task.mm.tables.add(PTE_LEVEL, firstTable + i0 / per, 1, seg.zones);
+      else item.onData(vpnOf(i0), 1, seg.zones);
+      return;
+    }
+    // a whole number of cycles: split the zones of one cycle into tables and pages
+    const L = seg.zones.length;
+    const tz: number[] = [];
+    const dz: number[] = [];
+    for (let j = 0; j < L; j++) (isTable(i0 + j) ? tz : dz).push(seg.zones[j]!);
+    const tablesIn = (seg.count / L) * tz.length;
+    const pagesIn = seg.count - tablesIn;
+    const firstT = Math.ceil(i0 / per);
+    let firstD = i0;
+    while (isTable(firstD)) firstD++;
+    if (tablesIn) task.mm.tables.add(PTE_LEVEL, firstTable + firstT, tablesIn, tz);
+    if (pagesIn) item.onData(vpnOf(firstD), pagesIn, dz);
+  };
+  const r = k.allocate(k, task, plan, chunks * per, label, 0, "none", onSegment);
+  // tables were allocated by alloc_pages(): each one moved il_prev
+  const attempted = r.stop ? r.done + 1 : r.done;
+  const tableCalls = Math.ceil(attempted / per);
+  advanceDynamicInterleave(task, pt, tableCalls);
+  const pages = r.done - Math.ceil(r.done / per);
+  return { done: pages, stop: r.stop };
+}
+
+/** Run the fault items of one VMA in order: tables, then pages. Returns the faults taken. */
+function runFaults(k: Kernel, task: Task, items: readonly FaultItem[], label: string): TouchResult {
+  const tables = task.mm.tables;
+  let faults = 0;
+  for (const item of items) {
+    let cur = item.start;
+    while (cur < item.end) {
+      const miss = tables.missing(cur);
+      if (item.kind === "alloc" && miss.length === 1 && miss[0] === PTE_LEVEL && cur % PTE_PAGES === 0) {
+        const chunks = pteOnlyStretch(task, cur, item.end);
+        if (chunks >= 2) {
+          const r = allocStretch(k, task, item, cur, chunks, label);
+          faults += r.done;
+          if (r.stop) return { faults, stop: r.stop };
+          cur += chunks * PTE_PAGES;
+          continue;
+        }
+      }
+      const stop: { s?: RunStop } = {};
+      for (const level of miss) {
+        if (!allocTable(k, task, level, cur, stop))
+          return { faults, stop: stop.s ?? { kind: "failed", reason: "page table" } };
+      }
+      // up to the next region without a PTE table (or the end of the item)
+      let until = Math.min(item.end, (Math.floor(cur / PTE_PAGES) + 1) * PTE_PAGES);
+      while (until < item.end && tables.missing(until).length === 0)
+        until = Math.min(item.end, until + PTE_PAGES);
+      if (item.kind === "map") {
+        item.onMap(cur, until);
+        faults += until - cur;
+      } else {
+        const r = k.allocate(
+          k,
+          task,
+          item.plan(cur),
+          until - cur,
+          label,
+          item.index(cur),
+          item.space,
+          (i, seg) => {
+            item.onData(cur + (i - item.index(cur)), seg.count, seg.zones);
+          },
+        );
+        faults += r.done;
+        if (r.stop) return { faults, stop: r.stop };
+      }
+      cur = until;
+    }
+  }
+  return { faults };
+}
+
+/**
  * Fault `pages` pages from `vpn` on, in address order, the way a program touching each
  * page would.
  */
@@ -106,14 +306,16 @@ function faultPrivate(
   label: string,
 ): TouchResult {
   const pte = task.mm.pte;
-  let faults = 0;
   if (access === "read") {
-    for (const p of pieces(pte, start, end)) {
-      if (p.ext) continue;
-      pte.insert(makeExtent(p.start, p.end - p.start, [ZERO_PAGE], 0));
-      faults += p.end - p.start;
-    }
-    return { faults };
+    const items: FaultItem[] = pieces(pte, start, end)
+      .filter((p) => !p.ext)
+      .map((p) => ({
+        kind: "map",
+        start: p.start,
+        end: p.end,
+        onMap: (s: number, e: number) => pte.insert(makeExtent(s, e - s, [ZERO_PAGE], 0)),
+      }));
+    return runFaults(k, task, items, label);
   }
   // Write: holes and zero-page entries need a new page; merge adjacent needs into runs.
   const runs: { start: number; end: number; mapped: boolean }[] = [];
@@ -128,17 +330,20 @@ function faultPrivate(
   }
   if (runs.length) task.mm.anonVmaPrepare(vma, () => k.newAnonVmaId());
   const { pol, source } = vmaPolicy(task, vma, start);
-  for (const run of runs) {
-    const plan = vmaAllocPlan(k, task, pol, source, GFP_HIGHUSER_MOVABLE, 0, vma.indexOf(run.start));
-    const r = k.allocate(k, task, plan, run.end - run.start, label, run.start, "vpn", (first, seg) => {
+  const items: FaultItem[] = runs.map((run) => ({
+    kind: "alloc",
+    start: run.start,
+    end: run.end,
+    plan: (vpn: number) => vmaAllocPlan(k, task, pol, source, GFP_HIGHUSER_MOVABLE, 0, vma.indexOf(vpn)),
+    index: (vpn: number) => vpn,
+    space: "vpn",
+    onData: (vpn: number, count: number, zones: readonly number[]) => {
       // zero-page entries are replaced (the zero page is not freed)
-      if (run.mapped) pte.removeRange(first, first + seg.count);
-      pte.insert(makeExtent(first, seg.count, seg.zones, PTE_WRITE | PG_DIRTY | PG_ANON));
-    });
-    faults += r.done;
-    if (r.stop) return { faults, stop: r.stop };
-  }
-  return { faults };
+      if (run.mapped) pte.removeRange(vpn, vpn + count);
+      pte.insert(makeExtent(vpn, count, zones, PTE_WRITE | PG_DIRTY | PG_ANON));
+    },
+  }));
+  return runFaults(k, task, items, label);
 }
 
 /**
@@ -159,29 +364,44 @@ function faultShared(
   const pte = task.mm.pte;
   const obj = vma.object!;
   const write = access === "write";
-  let faults = 0;
+  let upgrades = 0;
+  const items: FaultItem[] = [];
   for (const p of pieces(pte, start, end)) {
     if (p.ext) {
       if (write && !(p.ext.flags & PTE_WRITE)) {
         pte.removeRange(p.start, p.end);
         pte.insert(makeExtent(p.start, p.end - p.start, p.ext.pattern, p.ext.flags | PTE_WRITE | PG_DIRTY));
         markDirty(obj.pages, vma.indexOf(p.start), vma.indexOf(p.end));
-        faults += p.end - p.start;
+        upgrades += p.end - p.start;
       }
       continue;
     }
-    // Not mapped: fault each page in; allocate where the object has no page.
-    const i0 = vma.indexOf(p.start);
-    const i1 = vma.indexOf(p.end);
-    for (const op of pieces(obj.pages, i0, i1)) {
+    // Not mapped: map what the object has, allocate the rest (one shared-policy range at a time).
+    for (const op of pieces(obj.pages, vma.indexOf(p.start), vma.indexOf(p.end))) {
       const vs = vma.start + (op.start - vma.pgoff);
+      const ve = vma.start + (op.end - vma.pgoff);
       if (op.ext) {
-        if (write) markDirty(obj.pages, op.start, op.end);
-        pte.insert(makeExtent(vs, op.end - op.start, op.ext.pattern, write ? PTE_WRITE | PG_DIRTY : 0));
-        faults += op.end - op.start;
+        items.push({
+          kind: "map",
+          start: vs,
+          end: ve,
+          onMap: (s, e) => {
+            const i0 = vma.indexOf(s);
+            if (write) markDirty(obj.pages, i0, vma.indexOf(e));
+            for (const oe of obj.pages.range(i0, vma.indexOf(e))) {
+              pte.insert(
+                makeExtent(
+                  vma.start + (oe.start - vma.pgoff),
+                  oe.count,
+                  oe.pattern,
+                  write ? PTE_WRITE | PG_DIRTY : 0,
+                ),
+              );
+            }
+          },
+        });
         continue;
       }
-      // allocate, one shared-policy range at a time
       let idx = op.start;
       while (idx < op.end) {
         const sp = obj.policyAt(idx);
@@ -192,19 +412,25 @@ function faultShared(
         }
         const pol = sp ?? getTaskPolicy(task);
         const source = sp ? "shared" : task.mempolicy ? "task" : "default";
-        const plan = vmaAllocPlan(k, task, pol, source, GFP_HIGHUSER_MOVABLE, 0, obj.ino + idx);
-        const r = k.allocate(k, task, plan, runEnd - idx, label, idx, "object", (first, seg) => {
-          obj.pages.insert(makeExtent(first, seg.count, seg.zones, write ? PG_DIRTY : 0));
-          const v0 = vma.start + (first - vma.pgoff);
-          pte.insert(makeExtent(v0, seg.count, seg.zones, write ? PTE_WRITE | PG_DIRTY : 0));
+        items.push({
+          kind: "alloc",
+          start: vma.start + (idx - vma.pgoff),
+          end: vma.start + (runEnd - vma.pgoff),
+          plan: (vpn: number) =>
+            vmaAllocPlan(k, task, pol, source, GFP_HIGHUSER_MOVABLE, 0, obj.ino + vma.indexOf(vpn)),
+          index: (vpn: number) => vma.indexOf(vpn),
+          space: "object",
+          onData: (vpn: number, count: number, zones: readonly number[]) => {
+            obj.pages.insert(makeExtent(vma.indexOf(vpn), count, zones, write ? PG_DIRTY : 0));
+            pte.insert(makeExtent(vpn, count, zones, write ? PTE_WRITE | PG_DIRTY : 0));
+          },
         });
-        faults += r.done;
-        if (r.stop) return { faults, stop: r.stop };
         idx = runEnd;
       }
     }
   }
-  return { faults };
+  const r = runFaults(k, task, items, label);
+  return { ...r, faults: r.faults + upgrades };
 }
 
 function markDirty(map: PageTable, from: number, to: number): void {

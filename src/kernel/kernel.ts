@@ -6,17 +6,17 @@
 import { MAX_NUMNODES, NUMA_NO_NODE, ZONE_MOVABLE, ZONE_NORMAL } from "./constants.js";
 import { Cpuset, guaranteeOnlineMems, nearestHardwallAncestor, updateEffective } from "./cpuset.js";
 import type { Design, DesignContext } from "./design.js";
+import { ExtentMap, type PageTable } from "./extents.js";
+import type { MemPolicy, PolicyTask } from "./mempolicy.js";
+import { Mm, ShmemObject } from "./mm.js";
+import { Nodemask } from "./nodemask.js";
 import type { PassTrace } from "./page-alloc.js";
 import { type AllocEnv, type AllocTask, firstZonesZonelist } from "./page-alloc.js";
-import type { MemPolicy, PolicyTask } from "./mempolicy.js";
-import { ExtentMap, type PageTable } from "./extents.js";
-import { Mm, ShmemObject } from "./mm.js";
 import { allocateRun } from "./policy-alloc.js";
-import { Nodemask } from "./nodemask.js";
 import type { MachineSpec } from "./topology.js";
 import { Topology } from "./topology.js";
 import { KernelVersion } from "./version.js";
-import { type Zone, layoutZones } from "./zone.js";
+import { layoutZones, type Zone } from "./zone.js";
 import { buildAllZonelists, fallbackOrderLine, type Zonelists } from "./zonelist.js";
 
 export interface NumaStat {
@@ -90,8 +90,10 @@ export interface OomEvent {
   victim: string | null;
   constraint: "NONE" | "CPUSET" | "MEMORY_POLICY";
   nodemask: string | null;
-  /** resident pages of the victim when it was killed */
+  /** resident pages of the victim when it was killed (get_mm_rss) */
   victimRss: number;
+  /** its page-table pages (mm_pgtables_bytes / PAGE_SIZE), which oom_badness() adds */
+  victimPgtables: number;
 }
 
 export interface FailEvent {
@@ -119,7 +121,7 @@ export class Task implements PolicyTask {
 
   constructor(kernel: Kernel, name: string, pid: number, cpu: number, cpuset: Cpuset, privileged: boolean) {
     this.kernel = kernel;
-    this.mm = new Mm(kernel.newPageTable());
+    this.mm = new Mm(() => kernel.newPageTable());
     this.name = name;
     this.pid = pid;
     this.cpu = cpu;
@@ -166,6 +168,9 @@ export class Kernel {
   /** iw_table (weighted interleave weights) */
   readonly weights: Map<number, number>;
   readonly events: KernelEvent[] = [];
+  /** the decisions of the current stretch of events that later identical ones merge into */
+  private readonly openDecisions = new Map<string, AllocEvent>();
+  private openStep = -1;
   /** the step being executed, for events */
   step = -1;
   /** changes whenever zonelists, cpusets or weights change (cached plans are then rebuilt) */
@@ -272,6 +277,32 @@ export class Kernel {
   /** cpusets_enabled(): any cpuset besides the root */
   get cpusetsEnabled(): boolean {
     return this.cgroups.size > 1;
+  }
+
+  /**
+   * Record an event. A decision identical to one already recorded in the same step (same
+   * target, request, zone walk and outcome; only the free counts differ) adds its pages to
+   * that one, so a run of a million pages that alternates page tables and data pages
+   * explains itself in a few lines. Any other event closes the stretch.
+   */
+  pushEvent(e: KernelEvent): void {
+    if (e.kind !== "alloc" || e.pages === 0) {
+      this.openDecisions.clear();
+      this.events.push(e);
+      return;
+    }
+    if (e.step !== this.openStep) {
+      this.openDecisions.clear();
+      this.openStep = e.step;
+    }
+    const key = decisionKey(e);
+    const open = this.openDecisions.get(key);
+    if (open) {
+      open.pages += e.pages;
+      return;
+    }
+    this.openDecisions.set(key, e);
+    this.events.push(e);
   }
 
   /** The allocator's view of the machine. */
@@ -412,4 +443,25 @@ export class Kernel {
     const zs = this.zones.get(node) ?? [];
     return zs[ZONE_MOVABLE]!.populated && !zs.some((z) => z.type < ZONE_MOVABLE && z.populated);
   }
+}
+
+/** What makes two decisions the same for `--explain`. */
+function decisionKey(e: AllocEvent): string {
+  const walk = e.passes.map(
+    (p) => `${p.pass}/${p.watermark}/${p.zones.map((z) => `${z.zone}:${z.verdict}`).join(",")}`,
+  );
+  return [
+    e.step,
+    e.task,
+    e.target,
+    e.space,
+    e.gfp,
+    e.policySource,
+    e.policy,
+    e.preferredNid,
+    e.nodemask,
+    e.cpuset,
+    e.zone,
+    ...walk,
+  ].join("|");
 }

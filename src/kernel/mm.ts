@@ -6,6 +6,7 @@
 import { MAP_SHARED, PAGE_SHIFT } from "./constants.js";
 import type { PageTable } from "./extents.js";
 import { type MemPolicy, mpolEqual } from "./mempolicy.js";
+import { PageTables } from "./pagetable.js";
 
 /** A MAP_SHARED|MAP_ANONYMOUS object (a shmem inode): its pages and its shared policy. */
 export class ShmemObject {
@@ -103,9 +104,12 @@ export class Mm {
   vmas: Vma[] = [];
   /** vpn → zone of the mapped page (ZERO_PAGE for the zero page), with pte state */
   readonly pte: PageTable;
+  /** the page-table pages themselves */
+  readonly tables: PageTables;
 
-  constructor(pte: PageTable) {
-    this.pte = pte;
+  constructor(factory: () => PageTable) {
+    this.pte = factory();
+    this.tables = new PageTables(factory);
   }
 
   /** find_vma(): the first VMA ending above vpn */

@@ -3,12 +3,13 @@
  * oom_cpuset_eligible(), select_bad_process() with oom_badness(), and the reaping of the
  * victim's memory.
  */
-import { ZERO_PAGE } from "./extents.js";
-import type { Kernel, OomEvent, Task } from "./kernel.js";
+
 import { MPOL_BIND } from "./constants.js";
+import { ZERO_PAGE } from "./extents.js";
+import { __GFP_THISNODE, gfpZone } from "./gfp.js";
+import type { Kernel, OomEvent, Task } from "./kernel.js";
 import type { Nodemask } from "./nodemask.js";
 import { cpusetNodeAllowed, type OomRequest } from "./page-alloc.js";
-import { gfpZone, __GFP_THISNODE } from "./gfp.js";
 import { releaseMm } from "./release.js";
 
 export type OomConstraint = OomEvent["constraint"];
@@ -41,6 +42,11 @@ function oomCpusetEligible(t: Task, current: Task, mask: Nodemask | null): boole
   return t.memsAllowed.intersects(current.memsAllowed);
 }
 
+/** oom_badness(): resident pages (get_mm_rss, the zero page not counted) plus page-table pages */
+export function oomBadness(t: Task): number {
+  return mmRss(t) + t.mm.tables.pages;
+}
+
 /** get_mm_rss(): resident pages mapped by the task (the zero page does not count) */
 export function mmRss(t: Task): number {
   let rss = 0;
@@ -55,7 +61,7 @@ export function mmRss(t: Task): number {
 }
 
 /**
- * out_of_memory(): pick the victim with the highest badness (resident pages) among the
+ * out_of_memory(): pick the victim with the highest badness (resident and page-table pages) among the
  * tasks eligible for the constraint; equal scores go to the task found last, as
  * select_bad_process() walks the task list in creation order. The victim's memory is
  * reaped at once.
@@ -65,15 +71,13 @@ export function outOfMemory(k: Kernel, current: Task, oc: OomRequest): OomEvent 
   const mask = constraint === "MEMORY_POLICY" ? oc.nodemask : null;
   let chosen: Task | null = null;
   let chosenPoints = Number.NEGATIVE_INFINITY;
-  let chosenRss = 0;
   for (const t of k.tasks.values()) {
     if (!t.alive) continue;
     if (!oomCpusetEligible(t, current, mask)) continue;
-    const rss = mmRss(t);
-    if (rss < chosenPoints) continue;
+    const points = oomBadness(t);
+    if (points < chosenPoints) continue;
     chosen = t;
-    chosenPoints = rss;
-    chosenRss = rss;
+    chosenPoints = points;
   }
   const ev: OomEvent = {
     kind: "oom",
@@ -82,9 +86,10 @@ export function outOfMemory(k: Kernel, current: Task, oc: OomRequest): OomEvent 
     victim: chosen ? chosen.name : null,
     constraint,
     nodemask: mask ? mask.toString() : null,
-    victimRss: chosenRss,
+    victimRss: chosen ? mmRss(chosen) : 0,
+    victimPgtables: chosen ? chosen.mm.tables.pages : 0,
   };
-  k.events.push(ev);
+  k.pushEvent(ev);
   if (chosen) {
     chosen.state = "killed";
     releaseMm(k, chosen);

@@ -27,6 +27,10 @@ import type { Zone } from "./zone.js";
 /** One slot of a policy's cycle. */
 export interface SlotRequest {
   req: AllocRequest;
+  /** for a slot of a mixed cycle (page tables among data pages): its own policy, for events */
+  policy?: MemPolicy;
+  policySource?: string;
+  label?: string;
   /** MPOL_PREFERRED_MANY's second pass (all nodes) */
   second?: AllocRequest;
   /** the interleave target (for interleave_hit), or NUMA_NO_NODE */
@@ -43,6 +47,8 @@ export interface AllocPlan {
   phase: number;
   /** dynamic (no-VMA) interleave: update il_prev/il_weight after the run */
   dynamicInterleave?: "interleave" | "weighted";
+  /** where the i-th allocation of a run lands, for events (default: firstIndex + i in the run's space) */
+  locate?: (i: number) => { space: AllocEvent["space"]; first: number };
 }
 
 /** Requests of a non-interleave policy (policy_node + policy_nodemask, or the two passes of PREFERRED_MANY). */
@@ -219,7 +225,7 @@ export function taskAllocPlan(
  * interleave_nodes() moves il_prev to each node it returns; weighted_interleave_nodes()
  * also counts down the weight left on it.
  */
-function advanceDynamicInterleave(task: Task, plan: AllocPlan, calls: number): void {
+export function advanceDynamicInterleave(task: Task, plan: AllocPlan, calls: number): void {
   if (!plan.dynamicInterleave || calls === 0) return;
   const n = plan.slots.length;
   const last = (plan.phase + calls - 1) % n;
@@ -302,14 +308,14 @@ export function allocateRun(
     done += seg.count;
   };
 
-  const record = (slotIdx: number, sd: SlotDecision, count: number) => {
+  /** commit `count` allocations of a slot; `at` is the position in the run of the first */
+  const record = (slotIdx: number, sd: SlotDecision, count: number, at: number) => {
     if (!sd.d.ok) return;
     const slot = plan.slots[slotIdx]!;
     const z = sd.d.zone;
     commit(z, slot.req.order, count);
     k.countAllocation(z, sd.d.preferredZone, task.numaNodeId, count, slot.interleaveTarget);
-    if (k.explain)
-      k.events.push(allocEvent(k, task, plan, slot, sd, z, target, space, firstIndex + done, count));
+    if (k.explain) k.pushEvent(allocEvent(k, task, plan, slot, sd, z, target, space, firstIndex, at, count));
   };
 
   while (done < pages) {
@@ -331,7 +337,7 @@ export function allocateRun(
           for (let j = 0; j < n; j++) {
             const x = ds[j]!;
             if (x.d.ok) zones.push(x.d.zone.id);
-            record((plan.phase + done + j) % n, x, cycles);
+            record((plan.phase + done + j) % n, x, cycles, done + j);
           }
           emit({ count: cycles * n, zones });
           continue;
@@ -347,14 +353,14 @@ export function allocateRun(
       let count = n === 1 && !afterOom ? Math.min(remaining, sd.d.count) : 1;
       if (count > 1 && freedZones && freesInvalidate([sd], freedZones(firstIndex + done, count))) count = 1;
       afterOom = false;
-      record(slotIdx, sd, count);
+      record(slotIdx, sd, count, done);
       emit({ count, zones: [sd.d.zone.id] });
       continue;
     }
     afterOom = false;
     if (k.explain) {
-      k.events.push(
-        allocEvent(k, task, plan, plan.slots[slotIdx]!, sd, null, target, space, firstIndex + done, 0),
+      k.pushEvent(
+        allocEvent(k, task, plan, plan.slots[slotIdx]!, sd, null, target, space, firstIndex, done, 0),
       );
     }
     if (sd.d.oom) {
@@ -370,7 +376,7 @@ export function allocateRun(
       afterOom = true;
       continue;
     }
-    k.events.push({ kind: "alloc_failure", step: k.step, task: task.name, reason: sd.d.reason });
+    k.pushEvent({ kind: "alloc_failure", step: k.step, task: task.name, reason: sd.d.reason });
     advanceDynamicInterleave(task, plan, done + 1);
     return { segments, done, stop: { kind: "failed", reason: sd.d.reason } };
   }
@@ -387,9 +393,12 @@ function allocEvent(
   zone: Zone | null,
   target: string,
   space: AllocEvent["space"],
-  first: number,
+  firstIndex: number,
+  /** the allocation's position in the run */
+  i: number,
   pages: number,
 ): AllocEvent {
+  const at = plan.locate ? plan.locate(i) : { space, first: firstIndex + i };
   const req = sd.firstPass && slot.second ? slot.second : slot.req;
   const passes = [
     ...(sd.firstPass ?? []).map((p) => ({ ...p, pass: `preferred-many pass 1: ${p.pass}` })),
@@ -399,13 +408,14 @@ function allocEvent(
     kind: "alloc",
     step: k.step,
     task: task.name,
-    target,
-    space,
-    first,
+    target: slot.label ?? target,
+    space: at.space,
+    first: at.first,
     pages,
     gfp: formatGfp(req.gfp),
-    policy: plan.policySource === "none" ? "none" : mpolToStr(plan.policy),
-    policySource: plan.policySource,
+    policy:
+      (slot.policySource ?? plan.policySource) === "none" ? "none" : mpolToStr(slot.policy ?? plan.policy),
+    policySource: slot.policySource ?? plan.policySource,
     preferredNid: req.nid,
     nodemask: req.nodemask ? req.nodemask.toString() : null,
     cpuset: k.cpusetsEnabled ? task.memsAllowed.toString() : null,

@@ -4,9 +4,9 @@
  * (drivers/base/node.c), and the fallback order lines of build_zonelists().
  */
 import { PG_ANON, PG_DIRTY, ZERO_PAGE } from "./extents.js";
-import { getTaskPolicy, mpolToStr } from "./mempolicy.js";
 import type { Kernel, Task } from "./kernel.js";
 import { NUMASTAT_FIELDS } from "./kernel.js";
+import { getTaskPolicy, mpolToStr } from "./mempolicy.js";
 import type { Vma } from "./mm.js";
 import { formatNodeList } from "./nodemask.js";
 

@@ -146,6 +146,7 @@ function buildResult(sc: Scenario, index: number, p: Parsed, engine: string): Re
         constraint: o.constraint as "NONE" | "CPUSET" | "MEMORY_POLICY",
         nodemask: o.nodemask,
         victimRss: 0,
+        victimPgtables: 0,
       });
       alive.delete(o.victim);
     }

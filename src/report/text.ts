@@ -34,14 +34,23 @@ function fmtOut(out: Record<string, unknown> | undefined, op: string): string {
   return parts.join(", ");
 }
 
+const UNITS = [
+  ["TiB", 2 ** 40],
+  ["GiB", 2 ** 30],
+  ["MiB", 2 ** 20],
+  ["KiB", 2 ** 10],
+] as const;
+
+/** a size in the largest unit that divides it exactly */
 function human(bytes: number): string {
-  for (const [u, d] of [
-    ["TiB", 2 ** 40],
-    ["GiB", 2 ** 30],
-    ["MiB", 2 ** 20],
-    ["KiB", 2 ** 10],
-  ] as const) {
-    if (bytes >= d && bytes % d === 0) return `${bytes / d} ${u}`;
+  for (const [u, d] of UNITS) if (bytes >= d && bytes % d === 0) return `${bytes / d} ${u}`;
+  return `${bytes} B`;
+}
+
+/** a size to one decimal of its largest unit, for figures that are rarely round */
+function approx(bytes: number): string {
+  for (const [u, d] of UNITS) {
+    if (bytes >= d) return bytes % d === 0 ? `${bytes / d} ${u}` : `${(bytes / d).toFixed(1)} ${u}`;
   }
   return `${bytes} B`;
 }
@@ -128,7 +137,7 @@ export function renderRun(run: RunOutput, s: Style): string {
         out.push(
           `  step ${e.step}: ${s.red("OOM killer")} invoked by ${e.task} (constraint ${e.constraint}` +
             `${e.nodemask ? `, nodemask ${e.nodemask}` : ""}): killed ${e.victim ?? "nobody"}` +
-            `${e.victim ? ` (${e.victimRss} resident pages, ${human(e.victimRss * PAGE_SIZE)})` : ""}`,
+            `${e.victim ? ` (${e.victimRss} resident pages, ${approx(e.victimRss * PAGE_SIZE)}; page tables ${approx(e.victimPgtables * PAGE_SIZE)})` : ""}`,
         );
       } else if (e.kind === "alloc_failure") {
         out.push(`  step ${e.step}: ${s.yellow("allocation failed")} for ${e.task}: ${e.reason}`);

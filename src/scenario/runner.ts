@@ -2,6 +2,8 @@
  * Running a scenario on the model: build the machine, cgroups and tasks, execute the steps
  * in order, check expectations, and produce the result of docs/scenario-format.md.
  */
+
+import { getDesign } from "../designs/index.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "../kernel/constants.js";
 import type { Design } from "../kernel/design.js";
 import {
@@ -30,10 +32,9 @@ import {
   sysSetMempolicyHomeNode,
   sysSysfsWrite,
   sysTouch,
-  u64,
   type UserNodemask,
+  u64,
 } from "../kernel/syscalls.js";
-import { getDesign } from "../designs/index.js";
 import { checkExpectation, type Mismatch } from "./expect.js";
 import type { AddrExpr, NodesExpr, Scenario, Step } from "./types.js";
 

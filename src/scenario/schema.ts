@@ -111,11 +111,9 @@ const common = {
 export const StepSchema = z.discriminatedUnion("op", [
   z.strictObject({
     op: z.literal("mmap"),
-    name: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, {
-        error: "a mapping name is a letter or _ followed by letters, digits, _ . -",
-      }),
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, {
+      error: "a mapping name is a letter or _ followed by letters, digits, _ . -",
+    }),
     length: Size,
     flags: Flags.optional(),
     prot: Flags.optional(),

@@ -29,20 +29,38 @@ describe("Nodemask", () => {
     // a node outside `from` keeps its number
     expect(m(5).remap(m(0, 1), m(2, 3)).toString()).toBe("5");
     // more old nodes than new: ordinals wrap
-    expect(m(0, 1, 2).remap(m(0, 1, 2), m(4)).toString()).toBe("4");
+    expect(
+      m(0, 1, 2)
+        .remap(m(0, 1, 2), m(4))
+        .toString(),
+    ).toBe("4");
     expect(Nodemask.nodeRemap(2, m(0, 1, 2), m(3, 4))).toBe(3);
   });
 
   it("folds and maps onto (MPOL_F_RELATIVE_NODES)", () => {
     // T63: relative {2,3,4,5} folded to 5 nodes is {0,2,3,4} (5 wraps to 0); onto {3,4,5,6,7}
     // that is the 0th, 2nd, 3rd and 4th of them
-    expect(m(2, 3, 4, 5).fold(5).onto(m(3, 4, 5, 6, 7)).toString()).toBe("3,5-7");
-    expect(m(0, 1).fold(4).onto(m(3, 5, 6, 7)).toString()).toBe("3,5");
+    expect(
+      m(2, 3, 4, 5)
+        .fold(5)
+        .onto(m(3, 4, 5, 6, 7))
+        .toString(),
+    ).toBe("3,5-7");
+    expect(
+      m(0, 1)
+        .fold(4)
+        .onto(m(3, 5, 6, 7))
+        .toString(),
+    ).toBe("3,5");
     expect(m(0, 4).fold(4).toString()).toBe("0");
   });
 
   it("set operations", () => {
-    expect(m(0, 1, 2).and(m(1, 2, 3)).toString()).toBe("1-2");
+    expect(
+      m(0, 1, 2)
+        .and(m(1, 2, 3))
+        .toString(),
+    ).toBe("1-2");
     expect(m(0).or(m(5)).toString()).toBe("0,5");
     expect(m(0, 1, 2).andNot(m(1)).toString()).toBe("0,2");
     expect(m(0, 1).isSubsetOf(m(0, 1, 2))).toBe(true);
