@@ -97,6 +97,12 @@ describe("invalid scenarios: exit 2, file:line:column: field: message, no stack 
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("does-not-exist.yaml: cannot read the file (no such file)");
   });
+  it("verify with a missing known-differences file, before any boot", () => {
+    const r = cdmsim("verify", "examples/cpuset-vs-mbind.yaml", "--known", "test/fixtures/none.md");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("test/fixtures/none.md: no such file");
+    expect(r.stderr).not.toContain("    at ");
+  });
   it("an unknown option or command is a usage error", () => {
     expect(cdmsim("run", "--frobnicate", "x.yaml").status).toBe(2);
     expect(cdmsim("frob").status).toBe(2);

@@ -10,6 +10,7 @@ import { designIds } from "../designs/index.js";
 import { Kernel } from "../kernel/kernel.js";
 import type { MachineSpec } from "../kernel/topology.js";
 import { OracleSetupError } from "../oracle/boot.js";
+import { KnownDifferencesError, loadKnownDifferences } from "../oracle/known.js";
 import { recordExpectations, verifyScenarios } from "../oracle/verify.js";
 import { renderExplain } from "../report/explain.js";
 import { topoText } from "../report/machine.js";
@@ -53,6 +54,12 @@ const OPTIONS: Record<string, OptionDef> = {
   record: {
     flags: "--record",
     description: "write the real kernel's answers into the scenario files as their expectations",
+    commands: ["verify"],
+  },
+  known: {
+    flags: "--known <file>",
+    description:
+      "differences documented in this file count as known, not as failures (default: the package's docs/known-differences.md; 'none' to disable)",
     commands: ["verify"],
   },
   jobs: {
@@ -193,7 +200,7 @@ function loadAll(files: string[]): Scenario[] {
 
 async function verify(
   paths: string[],
-  opts: { json?: boolean; record?: boolean; jobs?: string },
+  opts: { json?: boolean; record?: boolean; jobs?: string; known?: string },
 ): Promise<number> {
   const style = styleFor(process.stdout);
   const files = scenarioPaths(paths);
@@ -204,12 +211,18 @@ async function verify(
       { line: 0, column: 0, field: "", message: "expects a number from 1 to 16" },
     ]);
   }
+  const knownFile = opts.known ?? join(packageRoot(), "docs", "known-differences.md");
+  const known =
+    opts.known === "none" || (opts.known === undefined && !existsSync(knownFile))
+      ? []
+      : loadKnownDifferences(knownFile);
   const progress = process.stderr.isTTY && !process.env.CI;
   const t0 = Date.now();
   const { engine, outcomes } = await verifyScenarios(
     scenarios.map((scenario, i) => ({ file: files[i]!, scenario })),
     {
       jobs,
+      known,
       onProgress: progress
         ? (done, total, label) =>
             process.stderr.write(`\r\x1b[K[${done}/${total} boots]${label ? ` booting: ${label}` : ""}`)
@@ -230,10 +243,12 @@ async function verify(
       const tag = {
         agree: style.green("agree  "),
         differ: style.red("differ "),
+        known: style.yellow("known  "),
         skipped: style.yellow("skipped"),
         error: style.red("error  "),
       }[o.status];
       process.stdout.write(`${tag} ${o.file}${o.reason ? `: ${o.reason}` : ""}\n`);
+      if (o.status === "known") continue;
       for (const d of o.differences ?? []) {
         process.stdout.write(
           `          ${d.field}: model ${JSON.stringify(d.model)}, kernel ${JSON.stringify(d.kernel)}\n`,
@@ -242,7 +257,8 @@ async function verify(
     }
     const secs = ((Date.now() - t0) / 1000).toFixed(0);
     process.stdout.write(
-      `verify (${engine}): ${count("agree")} agree, ${count("differ")} differ, ${count("skipped")} skipped, ` +
+      `verify (${engine}): ${count("agree")} agree, ${count("known")} known differences, ${count("differ")} differ, ` +
+        `${count("skipped")} skipped, ` +
         `${count("error")} errors in ${secs} s${opts.record ? "; the kernel's answers were recorded as expectations" : ""}\n`,
     );
   }
@@ -303,6 +319,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof ScenarioError) {
       process.stderr.write(`cdmsim: invalid scenario\n${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof KnownDifferencesError) {
+      process.stderr.write(`cdmsim: invalid known-differences file\n${e.message}\n`);
       return 2;
     }
     if (e instanceof OracleSetupError) {

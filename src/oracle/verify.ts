@@ -10,13 +10,16 @@ import type { Scenario } from "../scenario/types.js";
 import { findKernel } from "./boot.js";
 import { compareResults, type Difference } from "./compare.js";
 import { type KernelNodes, runOnKernel } from "./kernel-run.js";
+import { type KnownDifference, knownFor } from "./known.js";
 
-export type VerifyStatus = "agree" | "differ" | "skipped" | "error";
+/** agree; differ; known: differs only where docs/known-differences.md says it may */
+export type VerifyStatus = "agree" | "differ" | "known" | "skipped" | "error";
 
 export interface VerifyOutcome {
   file: string;
   scenario: string;
   status: VerifyStatus;
+  /** why it was skipped or failed to run; for `known`, the documented reason */
   reason?: string;
   differences?: Difference[];
   /** the kernel's result, when it ran */
@@ -47,6 +50,8 @@ export function expectedNodes(sc: Scenario): KernelNodes {
 
 export interface VerifyOptions {
   jobs?: number;
+  /** differences that are documented, not failures */
+  known?: readonly KnownDifference[];
   onProgress?: (done: number, total: number, label: string) => void;
 }
 
@@ -69,9 +74,11 @@ export async function verifyScenarios(
     engine = ko.result.engine;
     const model = runScenario(scenario).result;
     const differences = compareResults(scenario, model, ko.result);
+    const known = differences.length ? knownFor(opts.known ?? [], scenario.name, differences) : undefined;
     return {
       ...base,
-      status: differences.length ? "differ" : "agree",
+      status: differences.length ? (known ? "known" : "differ") : "agree",
+      reason: known?.reason,
       differences,
       kernel: ko.result,
       seconds: ko.seconds,
