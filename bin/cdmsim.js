@@ -17,6 +17,6 @@ try {
 try {
   process.exitCode = await mod.main(process.argv);
 } catch (e) {
-  process.stderr.write(`cdmsim: internal error (please report it): ${e && e.stack ? e.stack : e}\n`);
+  process.stderr.write(`cdmsim: internal error (please report it): ${e?.stack ? e.stack : e}\n`);
   process.exitCode = 70;
 }

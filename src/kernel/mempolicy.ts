@@ -204,7 +204,7 @@ export function mpolEqual(a: MemPolicy | null, b: MemPolicy | null): boolean {
  * record the new mems (mpol_rebind_preferred).
  */
 export function mpolRebindPolicy(pol: MemPolicy | null, newmask: Nodemask): void {
-  if (!pol || pol.kind !== "user" || pol.mode === MPOL_LOCAL) return;
+  if (pol?.kind !== "user" || pol.mode === MPOL_LOCAL) return;
   if (!mpolStoreUserNodemask(pol) && pol.cpusetMemsAllowed.equals(newmask)) return;
   switch (pol.mode) {
     case MPOL_BIND:

@@ -319,7 +319,7 @@ function queuePagesRange(
     if (!discontigOk && v.end < end && (!next || v.end < next.start)) return { ...res, err: "EFAULT" };
     if (!(flags & MPOL_MF_VALID)) continue;
     for (const p of pieces(task.mm.pte, Math.max(start, v.start), Math.min(end, v.end))) {
-      if (!p.ext || !p.ext.pattern.some(misplaced)) continue;
+      if (!p.ext?.pattern.some(misplaced)) continue;
       if (!move) return { ...res, err: "EIO" };
       if (p.ext.pattern.every(misplaced)) {
         addRun(res.migrate, p.start, p.end);

@@ -37,7 +37,7 @@ function header(ino: number, mode: number, size: number, name: string): Buffer {
     hex8(name.length + 1),
     hex8(0), // check
   ];
-  const h = Buffer.from(fields.join("") + name + "\0", "latin1");
+  const h = Buffer.from(`${fields.join("") + name}\0`, "latin1");
   return Buffer.concat([h, Buffer.alloc(pad4(h.length))]);
 }
 
