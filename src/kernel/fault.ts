@@ -128,18 +128,6 @@ function allocTable(k: Kernel, task: Task, level: Level, vpn: number, stop: { s?
   return r.done === 1;
 }
 
-/** Whole 2 MiB regions from `start` (aligned) up to `end` that need exactly a PTE table each. */
-function pteOnlyStretch(task: Task, start: number, end: number): number {
-  const tables = task.mm.tables;
-  let chunks = 0;
-  for (let c = start; c + PTE_PAGES <= end; c += PTE_PAGES) {
-    const miss = tables.missing(c);
-    if (miss.length !== 1 || miss[0] !== PTE_LEVEL) break;
-    chunks++;
-  }
-  return chunks;
-}
-
 function gcd(a: number, b: number): number {
   return b ? gcd(b, a % b) : a;
 }
@@ -223,7 +211,7 @@ function runFaults(k: Kernel, task: Task, items: readonly FaultItem[], label: st
     while (cur < item.end) {
       const miss = tables.missing(cur);
       if (item.kind === "alloc" && miss.length === 1 && miss[0] === PTE_LEVEL && cur % PTE_PAGES === 0) {
-        const chunks = pteOnlyStretch(task, cur, item.end);
+        const chunks = tables.pteOnlyRegions(cur, Math.floor((item.end - cur) / PTE_PAGES));
         if (chunks >= 2) {
           const r = allocStretch(k, task, item, cur, chunks, label);
           faults += r.done;

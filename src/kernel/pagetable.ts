@@ -33,6 +33,30 @@ export class PageTables {
     return out;
   }
 
+  /**
+   * How many whole PTE-table regions from `vpn` (a multiple of 512) on, up to `maxRegions`,
+   * miss their PTE table and only it (the PMD and PUD tables above them exist): the stretch
+   * a fault run can fill with one cycle of requests. Costs a few range queries.
+   */
+  pteOnlyRegions(vpn: number, maxRegions: number): number {
+    const first = vpn / 2 ** LEVELS[PTE_LEVEL].shift;
+    let end = first + maxRegions;
+    const present = this.levels[PTE_LEVEL].range(first, end)[0];
+    if (present) end = present.start;
+    // the upper levels must cover the stretch without a hole
+    for (const level of [0, 1] as const) {
+      const per = 2 ** (LEVELS[level].shift - LEVELS[PTE_LEVEL].shift); // regions per table
+      const from = Math.floor(first / per);
+      let covered = from;
+      for (const e of this.levels[level].range(from, Math.ceil(end / per))) {
+        if (e.start !== covered) break;
+        covered = e.start + e.count;
+      }
+      end = Math.min(end, Math.max(first, covered * per));
+    }
+    return end - first;
+  }
+
   add(level: Level, firstTable: number, count: number, zones: readonly number[]): void {
     this.levels[level].insert(makeExtent(firstTable, count, zones, 0));
   }

@@ -321,10 +321,18 @@ export function allocateRun(
   while (done < pages) {
     const remaining = pages - done;
     if (n > 1 && remaining >= n && !afterOom) {
-      // Decide every slot of the cycle against the current state.
+      // Decide every slot of the cycle against the current state (slots with the same
+      // request get the same decision: decide each request once).
       const ds: SlotDecision[] = [];
-      for (let j = 0; j < n; j++)
-        ds.push(decideSlot(k, task, plan.slots[(plan.phase + done + j) % n]!, false));
+      const seen = new Map<AllocRequest, Map<AllocRequest | undefined, SlotDecision>>();
+      for (let j = 0; j < n; j++) {
+        const slot = plan.slots[(plan.phase + done + j) % n]!;
+        let bySecond = seen.get(slot.req);
+        if (!bySecond) seen.set(slot.req, (bySecond = new Map()));
+        let sd = bySecond.get(slot.second);
+        if (!sd) bySecond.set(slot.second, (sd = decideSlot(k, task, slot, false)));
+        ds.push(sd);
+      }
       if (ds.every((x) => x.d.ok)) {
         const use = new Map<Zone, number>();
         for (const x of ds) if (x.d.ok) use.set(x.d.zone, (use.get(x.d.zone) ?? 0) + 1);

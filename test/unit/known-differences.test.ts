@@ -13,7 +13,8 @@ const DOC = "docs/known-differences.md";
 function scenarioNames(): Set<string> {
   const names = new Set<string>();
   for (const dir of ["test/conformance", "examples", "test/recorded"]) {
-    for (const f of readdirSync(dir).filter((x) => /\.ya?ml$/.test(x))) names.add(loadScenario(join(dir, f)).name);
+    for (const f of readdirSync(dir).filter((x) => /\.ya?ml$/.test(x)))
+      names.add(loadScenario(join(dir, f)).name);
   }
   return names;
 }
@@ -37,13 +38,15 @@ describe("docs/known-differences.md", () => {
 describe("knownFor", () => {
   const known = loadKnownDifferences(
     tempDoc(
-      "# x\n\n```yaml\nscenario: s\nfields:\n  - \"step 9 (t numastat) out.*\"\n  - mapping t:big pages\nreason: because\n```\n",
+      '# x\n\n```yaml\nscenario: s\nfields:\n  - "step 9 (t numastat) out.*"\n  - mapping t:big pages\nreason: because\n```\n',
     ),
   );
   const d = (field: string) => ({ field, model: 1, kernel: 2 });
 
   it("covers a scenario whose every difference matches a field pattern", () => {
-    expect(knownFor(known, "s", [d("step 9 (t numastat) out.1"), d("mapping t:big pages")])?.reason).toBe("because");
+    expect(knownFor(known, "s", [d("step 9 (t numastat) out.1"), d("mapping t:big pages")])?.reason).toBe(
+      "because",
+    );
   });
 
   it("does not cover a difference outside the patterns, or another scenario", () => {
@@ -61,6 +64,8 @@ describe("a malformed file", () => {
   });
 
   it("a missing file", () => {
-    expect(() => loadKnownDifferences("/nonexistent/known.md")).toThrow("/nonexistent/known.md: no such file");
+    expect(() => loadKnownDifferences("/nonexistent/known.md")).toThrow(
+      "/nonexistent/known.md: no such file",
+    );
   });
 });
