@@ -79,6 +79,8 @@ describe("invalid scenarios: exit 2, file:line:column: field: message, no stack 
     "cgroup-mems.yaml": /cgroup-mems\.yaml:5:\d+: cgroups\.\/a\.mems: node 3 has no memory/,
     "duplicate-node.yaml": /duplicate-node\.yaml:4:\d+: machine\.nodes\[1\]\.id: node 0 is listed twice/,
     "empty.yaml": /empty\.yaml:1:1: a scenario is a map/,
+    "task-in-inner-cgroup.yaml":
+      /task-in-inner-cgroup\.yaml:9:\d+: tasks\.p\.cgroup: cgroup "\/a" has child cgroups: on cgroup v2 tasks live in leaf cgroups only/,
   };
   it("covers every file in test/fixtures/invalid", () => {
     expect(readdirSync("test/fixtures/invalid").sort()).toEqual(Object.keys(expected).sort());

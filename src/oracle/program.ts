@@ -19,6 +19,8 @@ export function skipReason(sc: Scenario): string | undefined {
   }
   const modelOnly = [...new Set(sc.steps.filter((s) => MODEL_ONLY.has(s.op)).map((s) => s.op))];
   if (modelOnly.length) return `model-only op${modelOnly.length > 1 ? "s" : ""}: ${modelOnly.join(", ")}`;
+  if (sc.cgroups.some((c) => c.memHardwall || c.memExclusive))
+    return "cgroup v1 cpuset flags (mem_hardwall, mem_exclusive): the oracle runs cgroup v2";
   return unbootable(sc.machine);
 }
 

@@ -371,6 +371,16 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
           : `cpu ${t.cpu} is not in the machine`,
       );
     }
+    // cgroup v2's no-internal-process rule (cgroup_migrate_vet_dst): a cgroup whose children
+    // have the cpuset controller cannot take a task (EBUSY, or EOPNOTSUPP for a child of a
+    // cgroup that holds tasks). cgroup v1 hierarchies (mem_hardwall, mem_exclusive) allow it.
+    const v1 = cgroups.some((c) => c.memHardwall || c.memExclusive);
+    if (cg !== "/" && !v1 && cgroups.some((c) => c.path.startsWith(`${cg}/`))) {
+      throw new FieldError(
+        ["tasks", name, "cgroup"],
+        `cgroup "${cg}" has child cgroups: on cgroup v2 tasks live in leaf cgroups only (the no-internal-process rule)`,
+      );
+    }
     tasks.push({ name, cgroup: cg, cpu: t.cpu ?? allowed[0]!, privileged: t.privileged ?? true });
   }
   if (tasks.length === 0)

@@ -401,9 +401,12 @@ function build(raw: RawScenario): ScenarioFile {
   // tasks
   const taskNames: string[] = [];
   const tasks: Record<string, Record<string, unknown>> = {};
+  // on cgroup v2 (no mem_hardwall anywhere) tasks live in leaf cgroups only
+  const v1 = raw.cgroups.some((rc) => rc.hardwall);
+  const taskCgs = cgPaths.filter((p) => v1 || p === "/" || !cgPaths.some((q) => q.startsWith(`${p}/`)));
   raw.tasks.forEach((rt, i) => {
     const name = `t${i}`;
-    const cg = cgPaths[rt.cgroup % cgPaths.length]!;
+    const cg = taskCgs[rt.cgroup % taskCgs.length]!;
     const allowed = effCpus.get(cg)!;
     tasks[name] = { cgroup: cg, cpu: allowed[rt.cpu % allowed.length]!, privileged: rt.privileged };
     taskNames.push(name);
