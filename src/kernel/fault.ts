@@ -211,7 +211,9 @@ function runFaults(k: Kernel, task: Task, items: readonly FaultItem[], label: st
     while (cur < item.end) {
       const miss = tables.missing(cur);
       if (item.kind === "alloc" && miss.length === 1 && miss[0] === PTE_LEVEL && cur % PTE_PAGES === 0) {
-        const chunks = tables.pteOnlyRegions(cur, Math.floor((item.end - cur) / PTE_PAGES));
+        // whole regions up to the end of the item and of the plan's cycle
+        const span = Math.min(item.end - cur, item.plan(cur).span ?? Number.POSITIVE_INFINITY);
+        const chunks = tables.pteOnlyRegions(cur, Math.floor(span / PTE_PAGES));
         if (chunks >= 2) {
           const r = allocStretch(k, task, item, cur, chunks, label);
           faults += r.done;
@@ -233,20 +235,18 @@ function runFaults(k: Kernel, task: Task, items: readonly FaultItem[], label: st
         item.onMap(cur, until);
         faults += until - cur;
       } else {
-        const r = k.allocate(
-          k,
-          task,
-          item.plan(cur),
-          until - cur,
-          label,
-          item.index(cur),
-          item.space,
-          (i, seg) => {
-            item.onData(cur + (i - item.index(cur)), seg.count, seg.zones);
-          },
-        );
-        faults += r.done;
-        if (r.stop) return { faults, stop: r.stop };
+        // one run per plan: a plan's cycle may hold for fewer pages (its span)
+        for (let at = cur; at < until; ) {
+          const plan = item.plan(at);
+          const count = Math.min(until - at, plan.span ?? until - at);
+          const base = at;
+          const r = k.allocate(k, task, plan, count, label, item.index(base), item.space, (i, seg) => {
+            item.onData(base + (i - item.index(base)), seg.count, seg.zones);
+          });
+          faults += r.done;
+          if (r.stop) return { faults, stop: r.stop };
+          at += count;
+        }
       }
       cur = until;
     }

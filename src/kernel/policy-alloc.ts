@@ -47,6 +47,8 @@ export interface AllocPlan {
   phase: number;
   /** dynamic (no-VMA) interleave: update il_prev/il_weight after the run */
   dynamicInterleave?: "interleave" | "weighted";
+  /** how many allocations the cycle holds for before it must be planned again (default: all) */
+  span?: number;
   /** where the i-th allocation of a run lands, for events (default: firstIndex + i in the run's space) */
   locate?: (i: number) => { space: AllocEvent["space"]; first: number };
 }
@@ -133,10 +135,9 @@ export function vmaAllocPlan(
     c.source === policySource &&
     c.generation === k.generation
   ) {
-    const n = c.plan.slots.length;
-    return n === 1 ? c.plan : { ...c.plan, phase: ilx % n };
+    return atIndex(k, pol, c.plan, ilx);
   }
-  const plan = buildVmaAllocPlan(k, task, pol, policySource, gfp, order, ilx);
+  const plan = buildVmaAllocPlan(k, task, pol, policySource, gfp, order);
   planCache.set(pol, {
     nodes: pol.nodes,
     homeNode: pol.homeNode,
@@ -151,7 +152,22 @@ export function vmaAllocPlan(
     generation: k.generation,
     plan,
   });
-  return plan;
+  return atIndex(k, pol, plan, ilx);
+}
+
+/**
+ * The plan from interleave index `ilx` on: the slot of the first page. Before 6.7
+ * offset_il_node() cuts the index to 32 bits (`(unsigned int)n % nnodes`), so the cycle
+ * holds only up to the next multiple of 2^32, where the phase jumps.
+ */
+function atIndex(k: Kernel, pol: MemPolicy, plan: AllocPlan, ilx: number): AllocPlan {
+  const n = plan.slots.length;
+  if (n === 1) return plan;
+  if (pol.mode === MPOL_INTERLEAVE && !k.version.interleaveIndex64) {
+    const idx = ilx % 2 ** 32;
+    return { ...plan, phase: idx % n, span: 2 ** 32 - idx };
+  }
+  return { ...plan, phase: ilx % n };
 }
 
 function buildVmaAllocPlan(
@@ -161,19 +177,18 @@ function buildVmaAllocPlan(
   policySource: string,
   gfp: number,
   order: number,
-  ilx: number,
 ): AllocPlan {
   if (pol.mode === MPOL_INTERLEAVE) {
     const ids = pol.nodes.ids();
     if (ids.length === 0)
       return { policy: pol, policySource, slots: [plainSlot(k, task, pol, gfp, order)], phase: 0 };
     const slots = ids.map((_, i) => interleaveSlot(offsetIlNode(pol, i, task.numaNodeId), gfp, order));
-    return { policy: pol, policySource, slots, phase: ilx % ids.length };
+    return { policy: pol, policySource, slots, phase: 0 };
   }
   if (pol.mode === MPOL_WEIGHTED_INTERLEAVE) {
     const cycle = weightedCycle(k, pol, task.numaNodeId);
     const slots = cycle.map((nid) => interleaveSlot(nid, gfp, order));
-    return { policy: pol, policySource, slots, phase: ilx % cycle.length };
+    return { policy: pol, policySource, slots, phase: 0 };
   }
   return { policy: pol, policySource, slots: [plainSlot(k, task, pol, gfp, order)], phase: 0 };
 }

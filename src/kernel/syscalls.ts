@@ -352,9 +352,9 @@ function migrateQueued(k: Kernel, task: Task, runs: { start: number; end: number
     let at = run.start;
     while (at < run.end) {
       const vma = task.mm.vmaAt(at)!;
-      const stop = Math.min(run.end, vma.end);
       const { pol, source } = vmaPolicy(task, vma, at);
       const plan = vmaAllocPlan(k, task, pol, source, gfp, 0, vma.indexOf(at));
+      const stop = Math.min(run.end, vma.end, at + (plan.span ?? run.end));
       // each new page replaces the old one at once (the old page is freed after the copy)
       const r = k.allocate(
         k,

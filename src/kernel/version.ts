@@ -31,6 +31,15 @@ export class KernelVersion {
     return this.atLeast(6, 10);
   }
 
+  /**
+   * interleave_nid() takes the interleave index modulo the node count in 64 bits (commit
+   * "mempolicy: alloc_pages_mpol() for NUMA policy without vma", 6.7); before,
+   * offset_il_node() cut it to 32 bits first: `target = (unsigned int)n % nnodes`.
+   */
+  get interleaveIndex64(): boolean {
+    return this.atLeast(6, 7);
+  }
+
   /** Weighted-interleave weights outside 1..255 are EINVAL, and "auto" appears (6.16). */
   get weightedInterleaveAuto(): boolean {
     return this.atLeast(6, 16);
