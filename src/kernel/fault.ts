@@ -337,8 +337,11 @@ function faultPrivate(
 /**
  * Shared anonymous memory (shmem_fault): a page absent from the object is allocated
  * under the shared policy at its index (or the task policy), with the interleave index
- * biased by the inode number; a page present in the object is mapped; a write to a page
- * mapped read-only takes a write-protect fault.
+ * biased by the inode number; a page present in the object is mapped. A page is mapped
+ * with the VMA's vm_page_prot (do_read_fault -> finish_fault -> do_set_pte), which for a
+ * writable shared mapping of shmem is writable (vma_wants_writenotify() is false: no
+ * page_mkwrite, no writeback), so a later write takes no fault: the CPU sets the dirty
+ * bit. A write to a page mapped read-only takes a write-protect fault.
  */
 function faultShared(
   k: Kernel,
@@ -352,15 +355,17 @@ function faultShared(
   const pte = task.mm.pte;
   const obj = vma.object!;
   const write = access === "write";
+  // the pte of a new mapping: vm_page_prot, dirty when written
+  const mapFlags = (vma.prot & PROT_WRITE ? PTE_WRITE : 0) | (write ? PG_DIRTY : 0);
   let upgrades = 0;
   const items: FaultItem[] = [];
   for (const p of pieces(pte, start, end)) {
     if (p.ext) {
-      if (write && !(p.ext.flags & PTE_WRITE)) {
-        pte.removeRange(p.start, p.end);
-        pte.insert(makeExtent(p.start, p.end - p.start, p.ext.pattern, p.ext.flags | PTE_WRITE | PG_DIRTY));
+      if (write && !(p.ext.flags & PG_DIRTY)) {
+        // a write-protect fault on a read-only pte; none on a writable one
+        if (!(p.ext.flags & PTE_WRITE)) upgrades += p.end - p.start;
+        markDirty(pte, p.start, p.end, PTE_WRITE);
         markDirty(obj.pages, vma.indexOf(p.start), vma.indexOf(p.end));
-        upgrades += p.end - p.start;
       }
       continue;
     }
@@ -377,14 +382,7 @@ function faultShared(
             const i0 = vma.indexOf(s);
             if (write) markDirty(obj.pages, i0, vma.indexOf(e));
             for (const oe of obj.pages.range(i0, vma.indexOf(e))) {
-              pte.insert(
-                makeExtent(
-                  vma.start + (oe.start - vma.pgoff),
-                  oe.count,
-                  oe.pattern,
-                  write ? PTE_WRITE | PG_DIRTY : 0,
-                ),
-              );
+              pte.insert(makeExtent(vma.start + (oe.start - vma.pgoff), oe.count, oe.pattern, mapFlags));
             }
           },
         });
@@ -410,7 +408,7 @@ function faultShared(
           space: "object",
           onData: (vpn: number, count: number, zones: readonly number[]) => {
             obj.pages.insert(makeExtent(vma.indexOf(vpn), count, zones, write ? PG_DIRTY : 0));
-            pte.insert(makeExtent(vpn, count, zones, write ? PTE_WRITE | PG_DIRTY : 0));
+            pte.insert(makeExtent(vpn, count, zones, mapFlags));
           },
         });
         idx = runEnd;
@@ -421,10 +419,12 @@ function faultShared(
   return { ...r, faults: r.faults + upgrades };
 }
 
-function markDirty(map: PageTable, from: number, to: number): void {
+/** Set PG_DIRTY (and `also`) on the entries of [from, to). */
+function markDirty(map: PageTable, from: number, to: number, also = 0): void {
   for (const e of [...map.range(from, to)]) {
-    if (e.flags & PG_DIRTY) continue;
+    const flags = e.flags | PG_DIRTY | also;
+    if (flags === e.flags) continue;
     map.removeRange(e.start, e.start + e.count);
-    map.insert(makeExtent(e.start, e.count, e.pattern, e.flags | PG_DIRTY));
+    map.insert(makeExtent(e.start, e.count, e.pattern, flags));
   }
 }

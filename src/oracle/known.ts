@@ -46,7 +46,9 @@ export function loadKnownDifferences(file: string): KnownDifference[] {
     const r = Entry.safeParse(parsed);
     if (!r.success) {
       const issue = r.error.issues[0]!;
-      throw new KnownDifferencesError(`${file}:${line}: ${issue.path.join(".") || "entry"}: ${issue.message}`);
+      throw new KnownDifferencesError(
+        `${file}:${line}: ${issue.path.join(".") || "entry"}: ${issue.message}`,
+      );
     }
     out.push({ scenario: r.data.scenario, fields: r.data.fields.map(pattern), reason: r.data.reason });
   }

@@ -25,7 +25,9 @@ steps:
   - { op: placement, addr: edge+3p, length: 1p }
 `);
   const r = runScenario(sc).result;
-  return r.steps.slice(3).map((s) => Number(Object.keys((s.out as { pages: Record<string, number> }).pages)[0]));
+  return r.steps
+    .slice(3)
+    .map((s) => Number(Object.keys((s.out as { pages: Record<string, number> }).pages)[0]));
 }
 
 describe("interleave index across page number 2^32 (three nodes)", () => {

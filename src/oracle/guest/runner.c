@@ -227,6 +227,28 @@ static struct mapping *find_map(const char *name) {
   return NULL;
 }
 
+/*
+ * Keep the numa_maps lines of VMAs inside the scenario's mappings (the program's own text,
+ * heap, stack and buffers are not the scenario's), in place.
+ */
+static void keep_scenario_lines(char *text) {
+  char *out = text;
+  for (char *line = text; *line;) {
+    char *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+    ulong start = strtoul(line, NULL, 16);
+    int keep = 0;
+    for (int i = 0; i < nmaps && !keep; i++)
+      keep = maps[i].valid && start >= maps[i].start && start < maps[i].start + maps[i].len;
+    if (keep) {
+      memmove(out, line, len);
+      out += len;
+    }
+    line += len;
+  }
+  *out = 0;
+}
+
 static char *arg(char **kv, int n, const char *key) {
   size_t kl = strlen(key);
   for (int i = 0; i < n; i++)
@@ -641,6 +663,7 @@ static void do_step(char *op, char **kv, int nkv, char *out, size_t n) {
       ret = -1;
       err = (int)-r;
     } else {
+      if (strcmp(path, "/proc/self/numa_maps") == 0) keep_scenario_lines(big_buf);
       json_str(step_js, sizeof step_js, big_buf);
       memcpy(extra, "\"text\":", 7);
       memcpy(extra + 7, step_js, strlen(step_js) + 1);
