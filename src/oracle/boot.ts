@@ -79,9 +79,10 @@ export function initramfs(runner: string, program: string, opts: BootOptions): B
     "mount -t devtmpfs devtmpfs /dev",
     "mount -t cgroup2 none /sys/fs/cgroup",
     opts.minFreeKbytes !== undefined ? `echo ${opts.minFreeKbytes} > /proc/sys/vm/min_free_kbytes` : "",
-    "echo @@BOOTED",
-    "/bin/runner /program.txt",
-    "echo @@DONE",
+    // the runner's lines go to the second serial port, away from the kernel's console
+    "echo @@BOOTED > /dev/ttyS1",
+    "/bin/runner /program.txt > /dev/ttyS1",
+    "echo @@DONE > /dev/ttyS1",
     "poweroff -f",
     "",
   ]
@@ -126,6 +127,8 @@ function bootOnce(
   kernel: OracleKernel,
   initrd: string,
   opts: BootOptions,
+  /** where QEMU writes the second serial port: the runner's lines */
+  outFile: string,
 ): Promise<BootResult> {
   const append = [...KERNEL_CMDLINE, `transparent_hugepage=${opts.thp}`, ...machine.append].join(" ");
   const args = [
@@ -141,6 +144,8 @@ function bootOnce(
     "none",
     "-serial",
     "stdio",
+    "-serial",
+    `file:${outFile}`,
     "-no-reboot",
   ];
   const t0 = Date.now();
@@ -167,7 +172,8 @@ function bootOnce(
     q.on("close", (code) => {
       clearTimeout(timer);
       const seconds = (Date.now() - t0) / 1000;
-      if (!out.includes("@@DONE")) {
+      const guest = existsSync(outFile) ? readFileSync(outFile, "latin1") : "";
+      if (!guest.includes("@@DONE")) {
         reject(
           new Error(
             `the guest did not finish (qemu exit ${code})${err ? `: ${err.trim().split("\n").slice(-3).join(" ")}` : ""}`,
@@ -175,14 +181,14 @@ function bootOnce(
         );
         return;
       }
-      const lines = out
+      const lines = guest
         .split(/\r?\n/)
         .map((l) => {
           const i = l.indexOf("@@");
           return i >= 0 ? l.slice(i + 2) : undefined;
         })
         .filter((l): l is string => l !== undefined);
-      resolveBoot({ lines, console: out, seconds });
+      resolveBoot({ lines, console: `${out}\n--- the runner's output ---\n${guest}`, seconds });
     });
   });
 }
@@ -200,9 +206,9 @@ export async function bootBatch(
   const initrd = join(workDir, "initrd.gz");
   writeFileSync(initrd, initramfs(runner, program, opts));
   try {
-    return await bootOnce(machine, kernel, initrd, opts);
+    return await bootOnce(machine, kernel, initrd, opts, join(workDir, "guest.out"));
   } catch (e) {
     if (e instanceof OracleSetupError) throw e;
-    return await bootOnce(machine, kernel, initrd, opts);
+    return await bootOnce(machine, kernel, initrd, opts, join(workDir, "guest-retry.out"));
   }
 }

@@ -2,6 +2,7 @@
  * Running scenarios on the real kernel: group them by machine, boot each group once, and
  * turn the guest's output into results in the format of docs/scenario-format.md.
  */
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KernelEvent } from "../kernel/kernel.js";
 import { checkExpectation } from "../scenario/expect.js";
@@ -42,6 +43,17 @@ interface Parsed {
   done: Set<number>;
 }
 
+/** A guest line that is not what the runner prints (the console mixed something in). */
+class GarbledLine extends Error {}
+
+function json(line: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new GarbledLine(`garbled guest output: "@@${line.slice(0, 160)}"`);
+  }
+}
+
 function parse(lines: readonly string[]): Parsed {
   const p: Parsed = {
     fallback: [],
@@ -63,10 +75,14 @@ function parse(lines: readonly string[]): Parsed {
     const kind = line[0];
     const rest = line.slice(2);
     if (kind === "F") p.fallback.push(rest);
-    else if (kind === "N") p.nodes = JSON.parse(rest) as KernelNodes;
+    else if (kind === "N") p.nodes = json(line, rest) as KernelNodes;
     else if (kind === "R") {
       const m = /^(\d+) (\d+) (.*)$/.exec(rest);
-      if (m) at(p.steps, Number(m[1]), () => new Map()).set(Number(m[2]), JSON.parse(m[3]!));
+      if (m)
+        at(p.steps, Number(m[1]), () => new Map()).set(
+          Number(m[2]),
+          json(line, m[3]!) as Record<string, unknown>,
+        );
     } else if (kind === "K") {
       const m = /^(\d+) (\d+)/.exec(rest);
       if (m)
@@ -78,7 +94,7 @@ function parse(lines: readonly string[]): Parsed {
     } else if (kind === "O") {
       const m = /^(\d+) (-?\d+) (.*)$/.exec(rest);
       if (m) {
-        const o = JSON.parse(m[3]!) as { victim: string; constraint: string; nodemask: string };
+        const o = json(line, m[3]!) as { victim: string; constraint: string; nodemask: string };
         at(p.oom, Number(m[1]), () => []).push({
           step: Number(m[2]),
           victim: o.victim,
@@ -89,7 +105,8 @@ function parse(lines: readonly string[]): Parsed {
     } else if (kind === "M") {
       const m = /^(\d+) (\S+) (\S+) (.*)$/.exec(rest);
       if (m)
-        at(p.maps, Number(m[1]), (): Record<string, MappingResult> => ({}))[`${m[2]}:${m[3]}`] = JSON.parse(
+        at(p.maps, Number(m[1]), (): Record<string, MappingResult> => ({}))[`${m[2]}:${m[3]}`] = json(
+          line,
           m[4]!,
         ) as MappingResult;
     } else if (kind === "X") {
@@ -197,7 +214,7 @@ export async function runOnKernel(
       outcomes[i] = { kind: "skipped", reason: why };
       return;
     }
-    const key = bootKey(sc);
+    const key = bootKey(sc, i);
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
   if (groups.size === 0) return outcomes;
@@ -213,14 +230,23 @@ export async function runOnKernel(
       batches.length,
       `${first.name}${members.length > 1 ? ` and ${members.length - 1} more` : ""}`,
     );
+    const workDir = join(cacheDir(), "work", `batch-${process.pid}-${b}`);
     try {
       const boot = await bootBatch(
         qemuMachine(first.machine),
         program,
         { thp: first.kernel.thp, minFreeKbytes: first.kernel.minFreeKbytes },
-        join(cacheDir(), "work", `batch-${process.pid}-${b}`),
+        workDir,
       );
-      const p = parse(boot.lines);
+      let p: Parsed;
+      try {
+        p = parse(boot.lines);
+      } catch (e) {
+        // keep the console for a look
+        writeFileSync(join(workDir, "console.log"), boot.console);
+        throw new Error(`${(e as Error).message} (console in ${join(workDir, "console.log")})`);
+      }
+      rmSync(workDir, { recursive: true, force: true });
       const want = opts.expectNodes(first);
       const mismatch = p.nodes ? nodesMismatch(want, p.nodes) : "the guest printed no node states";
       for (const i of members) {

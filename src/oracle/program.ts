@@ -24,12 +24,26 @@ export function skipReason(sc: Scenario): string | undefined {
   return unbootable(sc.machine);
 }
 
-/** What must be equal for two scenarios to share a boot. */
-export function bootKey(sc: Scenario): string {
+/**
+ * Whether a scenario puts the machine under memory pressure: it maps more than a quarter
+ * of the memory. Such a scenario boots alone, on a kernel that has not yet been through
+ * another scenario's pressure (freed pages still on per-CPU lists, pageblocks stolen
+ * between migrate types, boosted watermarks), so that the kernel is as the model assumes.
+ */
+export function underPressure(sc: Scenario): boolean {
+  const memory = sc.machine.nodes.reduce((a, n) => a + BigInt(n.memoryBytes), 0n);
+  let mapped = 0n;
+  for (const s of sc.steps) if (s.op === "mmap") mapped += s.length;
+  return mapped * 4n > memory;
+}
+
+/** What must be equal for two scenarios to share a boot; `id` keeps a pressure scenario alone. */
+export function bootKey(sc: Scenario, id: number): string {
   return JSON.stringify({
     machine: sc.machine,
     thp: sc.kernel.thp,
     minFree: sc.kernel.minFreeKbytes ?? null,
+    alone: underPressure(sc) ? id : null,
   });
 }
 
