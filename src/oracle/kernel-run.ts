@@ -5,7 +5,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KernelEvent } from "../kernel/kernel.js";
-import { checkExpectation } from "../scenario/expect.js";
+import { recordExpectation } from "../scenario/expect.js";
 import type { MappingResult, ResultJson, StepResult } from "../scenario/runner.js";
 import type { Scenario } from "../scenario/types.js";
 import { bootBatch, cacheDir, findKernel } from "./boot.js";
@@ -168,14 +168,7 @@ function buildResult(sc: Scenario, index: number, p: Parsed, engine: string): Re
       alive.delete(o.victim);
     }
     if (r.oom) alive.delete(s.task);
-    if (s.expect) {
-      const mism = checkExpectation(s, s.expect, r);
-      r.expect = mism.length ? "fail" : "pass";
-      if (mism.length) {
-        r.mismatches = mism;
-        ok = false;
-      }
-    }
+    if (!recordExpectation(s, r)) ok = false;
     steps.push(r);
   }
   return {

@@ -67,3 +67,12 @@ export function checkExpectation(step: Step, e: Expectation, r: StepResult): Mis
   }
   return out;
 }
+
+/** Check a step's expectation, if it has one, and record the outcome on its result. */
+export function recordExpectation(step: Step, r: StepResult): boolean {
+  if (!step.expect) return true;
+  const mism = checkExpectation(step, step.expect, r);
+  r.expect = mism.length ? "fail" : "pass";
+  if (mism.length) r.mismatches = mism;
+  return mism.length === 0;
+}

@@ -35,7 +35,7 @@ import {
   type UserNodemask,
   u64,
 } from "../kernel/syscalls.js";
-import { checkExpectation, type Mismatch } from "./expect.js";
+import { type Mismatch, recordExpectation } from "./expect.js";
 import type { AddrExpr, NodesExpr, Scenario, Step } from "./types.js";
 
 export interface StepResult {
@@ -153,14 +153,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunOutput {
       if (sys.out) r.out = sys.out;
       if (sys.killed) r.oom = true;
     }
-    if (step.expect) {
-      const mism = checkExpectation(step, step.expect, r);
-      r.expect = mism.length ? "fail" : "pass";
-      if (mism.length) {
-        r.mismatches = mism;
-        ok = false;
-      }
-    }
+    if (!recordExpectation(step, r)) ok = false;
     steps.push(r);
   }
   const result: ResultJson = {
