@@ -21,7 +21,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { extentNodeCounts, makeExtent, ZERO_PAGE } from "../src/kernel/extents.js";
+import { extentNodeCounts, makeExtent, nodeAt, ZERO_PAGE } from "../src/kernel/extents.js";
 import type { AllocateRun, Kernel } from "../src/kernel/kernel.js";
 import type { ShmemObject } from "../src/kernel/mm.js";
 import { allocateRun } from "../src/kernel/policy-alloc.js";
@@ -122,15 +122,29 @@ function addPages(m: Map<number, number>, from: Map<number, number>): void {
 
 /**
  * Pages per zone in use: every pte of every task outside its shared mappings (private
- * pages; the zero page is no page), its page tables, every page of the shmem objects its
- * VMAs map, kalloc.
+ * pages, a page shared copy-on-write once; the zero page is no page), its page tables,
+ * every page of the shmem objects its VMAs map, kalloc.
  */
 function pagesInUse(k: Kernel, kalloc: Map<number, number>): Map<number, number> {
   const used = new Map<number, number>(kalloc);
   const objects = new Set<ShmemObject>();
+  /** pages shared copy-on-write since a fork count once: group id and vpn */
+  const sharedSeen = new Set<string>();
   for (const t of k.tasks.values()) {
     const all = new Map<number, number>();
-    for (const e of t.mm.pte.all()) extentNodeCounts(e, all);
+    for (const e of t.mm.pte.all()) {
+      if (!e.share) {
+        extentNodeCounts(e, all);
+        continue;
+      }
+      for (let v = e.start; v < e.start + e.count; v++) {
+        const key = `${e.share.id}:${v}`;
+        if (sharedSeen.has(key)) continue;
+        sharedSeen.add(key);
+        const z = nodeAt(e, v);
+        all.set(z, (all.get(z) ?? 0) + 1);
+      }
+    }
     const shared = new Map<number, number>();
     for (const v of t.mm.vmas) {
       if (!v.object) continue;

@@ -14,12 +14,19 @@ export const PTE_WRITE = 1 << 0; // mapped writable (a write needs no fault)
 export const PG_DIRTY = 1 << 1; // pte or page dirty
 export const PG_ANON = 1 << 2; // anonymous page (PageAnon)
 
+/** A set of pages shared copy-on-write between address spaces since a fork (cow.ts). */
+export interface ShareGroup {
+  readonly id: number;
+}
+
 export interface Extent {
   readonly start: number;
   readonly count: number;
   /** node of page start+i is pattern[i % pattern.length]; pattern.length <= count */
   readonly pattern: readonly number[];
   readonly flags: number;
+  /** the pages are shared copy-on-write with other address spaces (mapped read-only) */
+  readonly share?: ShareGroup;
 }
 
 /** The node of page `index` (which must lie in the extent). */
@@ -45,8 +52,15 @@ export function normalizePattern(pattern: readonly number[], count: number): num
   return p;
 }
 
-export function makeExtent(start: number, count: number, pattern: readonly number[], flags: number): Extent {
-  return { start, count, pattern: pattern.length === 1 ? pattern : normalizePattern(pattern, count), flags };
+export function makeExtent(
+  start: number,
+  count: number,
+  pattern: readonly number[],
+  flags: number,
+  share?: ShareGroup,
+): Extent {
+  const p = pattern.length === 1 ? pattern : normalizePattern(pattern, count);
+  return share ? { start, count, pattern: p, flags, share } : { start, count, pattern: p, flags };
 }
 
 /** The part of `e` inside [from, to), or undefined. */
@@ -58,7 +72,7 @@ export function clip(e: Extent, from: number, to: number): Extent | undefined {
   const L = e.pattern.length;
   const off = (s - e.start) % L;
   const rotated = off === 0 ? e.pattern : [...e.pattern.slice(off), ...e.pattern.slice(0, off)];
-  return makeExtent(s, t - s, rotated, e.flags);
+  return makeExtent(s, t - s, rotated, e.flags, e.share);
 }
 
 /** Pages per node of an extent (zero-page entries under ZERO_PAGE). */
@@ -75,7 +89,7 @@ export function extentNodeCounts(e: Extent, into: Map<number, number>): Map<numb
 }
 
 function canMerge(a: Extent, b: Extent): boolean {
-  if (a.flags !== b.flags || a.start + a.count !== b.start) return false;
+  if (a.flags !== b.flags || a.share !== b.share || a.start + a.count !== b.start) return false;
   const La = a.pattern.length;
   if (La !== b.pattern.length) return false;
   const off = a.count % La;
@@ -85,7 +99,7 @@ function canMerge(a: Extent, b: Extent): boolean {
 }
 
 function merge(a: Extent, b: Extent): Extent {
-  return makeExtent(a.start, a.count + b.count, a.pattern, a.flags);
+  return makeExtent(a.start, a.count + b.count, a.pattern, a.flags, a.share);
 }
 
 const LEAF_MAX = 64;

@@ -11,6 +11,7 @@
  * a single cycle of requests (the table, then its 512 pages).
  */
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from "./constants.js";
+import { type CowGroup, unmapPages } from "./cow.js";
 import {
   type Extent,
   makeExtent,
@@ -24,7 +25,7 @@ import { __GFP_ACCOUNT, __GFP_ZERO, GFP_HIGHUSER_MOVABLE, GFP_KERNEL } from "./g
 import type { Kernel, Task } from "./kernel.js";
 import { getTaskPolicy, type MemPolicy } from "./mempolicy.js";
 import type { Vma } from "./mm.js";
-import { LEVELS, type Level, PTE_LEVEL } from "./pagetable.js";
+import { LEVELS, type Level, type PageTables, PTE_LEVEL } from "./pagetable.js";
 import {
   type AllocPlan,
   advanceDynamicInterleave,
@@ -102,7 +103,13 @@ type FaultItem =
       space: "vpn" | "object";
       onData: (vpn: number, count: number, zones: readonly number[]) => void;
     }
-  | { kind: "map"; start: number; end: number; onMap: (start: number, end: number) => void };
+  | {
+      kind: "map";
+      start: number;
+      end: number;
+      /** map [start, end); returns the faults taken (one per page unless it says otherwise) */
+      onMap: (start: number, end: number) => number | undefined;
+    };
 
 /** The task-policy plan for page-table pages (alloc_pages(GFP_PGTABLE_USER, 0)). */
 function tablePlan(k: Kernel, task: Task): AllocPlan {
@@ -110,20 +117,27 @@ function tablePlan(k: Kernel, task: Task): AllocPlan {
   return taskAllocPlan(k, task, pol, task.mempolicy ? "task" : "default", GFP_PGTABLE_USER, 0);
 }
 
+/**
+ * Allocate `count` tables of a level, for table indices from `first` on, into `tables`
+ * (the task's own, or a child's at fork), with the task's policy.
+ */
+export function allocTables(
+  k: Kernel,
+  task: Task,
+  tables: PageTables,
+  level: Level,
+  first: number,
+  count: number,
+): { done: number; stop?: RunStop } {
+  const label = `page table (${LEVELS[level].name})`;
+  return k.allocate(k, task, tablePlan(k, task), count, label, first, "none", (i, seg) =>
+    tables.add(level, i, seg.count, seg.zones),
+  );
+}
+
 /** Allocate one missing table; false when the task was killed or the allocation failed. */
 function allocTable(k: Kernel, task: Task, level: Level, vpn: number, stop: { s?: RunStop }): boolean {
-  const tables = task.mm.tables;
-  const idx = Math.floor(vpn / 2 ** LEVELS[level].shift);
-  const r = k.allocate(
-    k,
-    task,
-    tablePlan(k, task),
-    1,
-    `page table (${LEVELS[level].name})`,
-    idx,
-    "none",
-    (_f, seg) => tables.add(level, idx, 1, seg.zones),
-  );
+  const r = allocTables(k, task, task.mm.tables, level, Math.floor(vpn / 2 ** LEVELS[level].shift), 1);
   if (r.stop) stop.s = r.stop;
   return r.done === 1;
 }
@@ -232,8 +246,7 @@ function runFaults(k: Kernel, task: Task, items: readonly FaultItem[], label: st
       while (until < item.end && tables.missing(until).length === 0)
         until = Math.min(item.end, until + PTE_PAGES);
       if (item.kind === "map") {
-        item.onMap(cur, until);
-        faults += until - cur;
+        faults += item.onMap(cur, until) ?? until - cur;
       } else {
         // one run per plan: a plan's cycle may hold for fewer pages (its span)
         for (let at = cur; at < until; ) {
@@ -301,36 +314,65 @@ function faultPrivate(
         kind: "map",
         start: p.start,
         end: p.end,
-        onMap: (s: number, e: number) => pte.insert(makeExtent(s, e - s, [ZERO_PAGE], 0)),
+        onMap: (s: number, e: number) => {
+          pte.insert(makeExtent(s, e - s, [ZERO_PAGE], 0));
+          return undefined;
+        },
       }));
     return runFaults(k, task, items, label);
   }
-  // Write: holes and zero-page entries need a new page; merge adjacent needs into runs.
-  const runs: { start: number; end: number; mapped: boolean }[] = [];
-  for (const p of pieces(pte, start, end)) {
-    const needs = !p.ext || p.ext.pattern.includes(ZERO_PAGE) || !(p.ext.flags & PTE_WRITE);
-    if (!needs) continue;
+  // Write: holes, zero-page entries and pages still shared copy-on-write need a new page
+  // (do_anonymous_page, wp_page_copy); a shared page whose other mappers have copied it
+  // already is reused in place (do_wp_page: the only reference). Adjacent needs of one
+  // kind make one run.
+  const runs: { start: number; end: number; reuse: boolean; mapped: boolean }[] = [];
+  const need = (a: number, b: number, reuse: boolean, mapped: boolean) => {
     const last = runs[runs.length - 1];
-    if (last && last.end === p.start) {
-      last.end = p.end;
-      last.mapped ||= p.ext !== undefined;
-    } else runs.push({ start: p.start, end: p.end, mapped: p.ext !== undefined });
+    if (last && last.end === a && last.reuse === reuse) {
+      last.end = b;
+      last.mapped ||= mapped;
+    } else runs.push({ start: a, end: b, reuse, mapped });
+  };
+  for (const p of pieces(pte, start, end)) {
+    if (!p.ext) need(p.start, p.end, false, false);
+    else if (p.ext.share) {
+      for (const r of (p.ext.share as CowGroup).mapcounts(p.start, p.end))
+        need(r.start, r.end, r.count === 1, true);
+    } else if (p.ext.pattern.includes(ZERO_PAGE) || !(p.ext.flags & PTE_WRITE))
+      need(p.start, p.end, false, true);
   }
   if (runs.length) task.mm.anonVmaPrepare(vma, () => k.newAnonVmaId());
   const { pol, source } = vmaPolicy(task, vma, start);
-  const items: FaultItem[] = runs.map((run) => ({
-    kind: "alloc",
-    start: run.start,
-    end: run.end,
-    plan: (vpn: number) => vmaAllocPlan(k, task, pol, source, GFP_HIGHUSER_MOVABLE, 0, vma.indexOf(vpn)),
-    index: (vpn: number) => vpn,
-    space: "vpn",
-    onData: (vpn: number, count: number, zones: readonly number[]) => {
-      // zero-page entries are replaced (the zero page is not freed)
-      if (run.mapped) pte.removeRange(vpn, vpn + count);
-      pte.insert(makeExtent(vpn, count, zones, PTE_WRITE | PG_DIRTY | PG_ANON));
-    },
-  }));
+  const items: FaultItem[] = runs.map((run): FaultItem => {
+    if (run.reuse) {
+      // wp_page_reuse(): the page is the task's alone now, mapped writable and dirty
+      return {
+        kind: "map",
+        start: run.start,
+        end: run.end,
+        onMap: (a: number, b: number) => {
+          for (const e of pte.removeRange(a, b)) {
+            (e.share as CowGroup).adjust(e.start, e.start + e.count, -1);
+            pte.insert(makeExtent(e.start, e.count, e.pattern, e.flags | PTE_WRITE | PG_DIRTY));
+          }
+          return undefined;
+        },
+      };
+    }
+    return {
+      kind: "alloc",
+      start: run.start,
+      end: run.end,
+      plan: (vpn: number) => vmaAllocPlan(k, task, pol, source, GFP_HIGHUSER_MOVABLE, 0, vma.indexOf(vpn)),
+      index: (vpn: number) => vpn,
+      space: "vpn",
+      onData: (vpn: number, count: number, zones: readonly number[]) => {
+        // what was mapped goes: the zero page stays, a shared page loses a mapper
+        if (run.mapped) k.freePages(unmapPages(pte.removeRange(vpn, vpn + count)));
+        pte.insert(makeExtent(vpn, count, zones, PTE_WRITE | PG_DIRTY | PG_ANON));
+      },
+    };
+  });
   return runFaults(k, task, items, label);
 }
 
@@ -379,11 +421,13 @@ function faultShared(
           start: vs,
           end: ve,
           onMap: (s, e) => {
+            if (!write) return readFaultAround(vma, pte, s, e, mapFlags);
             const i0 = vma.indexOf(s);
-            if (write) markDirty(obj.pages, i0, vma.indexOf(e));
+            markDirty(obj.pages, i0, vma.indexOf(e));
             for (const oe of obj.pages.range(i0, vma.indexOf(e))) {
               pte.insert(makeExtent(vma.start + (oe.start - vma.pgoff), oe.count, oe.pattern, mapFlags));
             }
+            return undefined;
           },
         });
         continue;
@@ -409,6 +453,8 @@ function faultShared(
           onData: (vpn: number, count: number, zones: readonly number[]) => {
             obj.pages.insert(makeExtent(vma.indexOf(vpn), count, zones, write ? PG_DIRTY : 0));
             pte.insert(makeExtent(vpn, count, zones, mapFlags));
+            // each of these read faults first mapped what its window had in memory
+            if (!write) for (let v = vpn; v < vpn + count; v = faultAround(vma, pte, v, mapFlags));
           },
         });
         idx = runEnd;
@@ -417,6 +463,45 @@ function faultShared(
   }
   const r = runFaults(k, task, items, label);
   return { ...r, faults: r.faults + upgrades };
+}
+
+/** fault_around_bytes (64 KiB) in pages */
+const FAULT_AROUND_PAGES = 16;
+
+/**
+ * do_fault_around() -> filemap_map_pages() for a read fault at vpn of a shared mapping:
+ * every page of the object already in memory and not yet mapped, in the window from the
+ * 64 KiB-aligned address (or the VMA's start) over 16 pages, within the VMA and the page
+ * table, is mapped. Returns the window's end.
+ */
+function faultAround(vma: Vma, pte: PageTable, vpn: number, flags: number): number {
+  const from = Math.max(vpn - (vpn % FAULT_AROUND_PAGES), vma.start);
+  const to = Math.min(from + FAULT_AROUND_PAGES, (Math.floor(from / PTE_PAGES) + 1) * PTE_PAGES, vma.end);
+  const obj = vma.object!;
+  for (const hole of pieces(pte, from, to)) {
+    if (hole.ext) continue;
+    for (const oe of obj.pages.range(vma.indexOf(hole.start), vma.indexOf(hole.end))) {
+      pte.insert(makeExtent(vma.start + (oe.start - vma.pgoff), oe.count, oe.pattern, flags));
+    }
+  }
+  return to;
+}
+
+/**
+ * Read faults over [start, end) of a shared mapping where the object has every page: the
+ * first unmapped page of a window faults, and its fault-around maps the rest of the
+ * window. Returns the faults taken.
+ */
+function readFaultAround(vma: Vma, pte: PageTable, start: number, end: number, flags: number): number {
+  let faults = 0;
+  let cur = start;
+  while (cur < end) {
+    const hole = pieces(pte, cur, end).find((p) => !p.ext);
+    if (!hole) break;
+    faults++;
+    cur = faultAround(vma, pte, hole.start, flags);
+  }
+  return faults;
 }
 
 /** Set PG_DIRTY (and `also`) on the entries of [from, to). */

@@ -181,6 +181,7 @@ export class Kernel {
   private nextPid = 100;
   private nextIno = 1;
   private nextAnonVma = 1;
+  private nextCowGroup = 1;
   private allocEnvCache: AllocEnv | undefined;
   private readonly allocTaskCache = new Map<
     Task,
@@ -401,6 +402,10 @@ export class Kernel {
 
   newAnonVmaId(): number {
     return this.nextAnonVma++;
+  }
+
+  newCowGroupId(): number {
+    return this.nextCowGroup++;
   }
 
   newPageTable(): PageTable {

@@ -3,43 +3,45 @@
  * (fs/proc/task_mmu.c show_numa_map, gather_stats), /sys/devices/system/node/*
  * (drivers/base/node.c), and the fallback order lines of build_zonelists().
  */
-import { PG_ANON, PG_DIRTY, ZERO_PAGE } from "./extents.js";
+import { extentNodeCounts, PG_ANON, PG_DIRTY, ZERO_PAGE } from "./extents.js";
 import type { Kernel, Task } from "./kernel.js";
 import { NUMASTAT_FIELDS } from "./kernel.js";
 import { getTaskPolicy, mpolToStr } from "./mempolicy.js";
 import type { Vma } from "./mm.js";
 import { formatNodeList } from "./nodemask.js";
+import { mapcountRuns } from "./rmap.js";
 
 interface NumaMapsStats {
   pages: number;
   anon: number;
   dirty: number;
   active: number;
+  /** the highest page_mapcount() of the VMA's pages */
+  mapmax: number;
   node: Map<number, number>;
 }
 
 /** gather_stats() over the present pages of a VMA */
 function gatherVma(k: Kernel, task: Task, v: Vma): NumaMapsStats {
-  const md: NumaMapsStats = { pages: 0, anon: 0, dirty: 0, active: 0, node: new Map() };
+  const md: NumaMapsStats = { pages: 0, anon: 0, dirty: 0, active: 0, mapmax: 0, node: new Map() };
+  for (const r of mapcountRuns(k, task, v, v.start, v.end)) md.mapmax = Math.max(md.mapmax, r.count);
   for (const e of task.mm.pte.range(v.start, v.end)) {
-    const L = e.pattern.length;
-    for (let i = 0; i < L; i++) {
-      const zid = e.pattern[i]!;
-      if (zid === ZERO_PAGE) continue;
-      const n = Math.floor(e.count / L) + (i < e.count % L ? 1 : 0);
-      if (!n) continue;
-      md.pages += n;
-      let dirty = (e.flags & PG_DIRTY) !== 0;
-      if (!dirty && v.object) {
-        // PageDirty of the shmem page
-        const idx = v.indexOf(e.start + i);
-        const oe = v.object.pages.lookup(idx);
-        dirty = oe ? (oe.flags & PG_DIRTY) !== 0 : false;
-      }
-      if (dirty) md.dirty += n;
-      if (e.flags & PG_ANON) md.anon += n;
+    const zones = extentNodeCounts(e, new Map());
+    zones.delete(ZERO_PAGE); // vm_normal_page() is NULL for the zero page
+    let n = 0;
+    for (const [zid, c] of zones) {
+      n += c;
       const node = k.zoneById[zid]!.node;
-      md.node.set(node, (md.node.get(node) ?? 0) + n);
+      md.node.set(node, (md.node.get(node) ?? 0) + c);
+    }
+    if (!n) continue;
+    md.pages += n;
+    if (e.flags & PG_ANON) md.anon += n;
+    if (e.flags & PG_DIRTY) md.dirty += n;
+    else if (v.object) {
+      // PageDirty of the shmem pages
+      const i0 = v.indexOf(e.start);
+      for (const o of v.object.pages.range(i0, i0 + e.count)) if (o.flags & PG_DIRTY) md.dirty += o.count;
     }
   }
   return md;
@@ -56,6 +58,7 @@ export function numaMapsLine(k: Kernel, task: Task, v: Vma): string {
   if (md.anon) s += ` anon=${md.anon}`;
   if (md.dirty) s += ` dirty=${md.dirty}`;
   if (md.pages !== md.anon && md.pages !== md.dirty) s += ` mapped=${md.pages}`;
+  if (md.mapmax > 1) s += ` mapmax=${md.mapmax}`;
   if (md.active < md.pages) s += ` active=${md.active}`;
   for (const nid of k.nMemory.ids()) {
     const c = md.node.get(nid);

@@ -3,6 +3,7 @@
  * page tables no VMA uses any more, exit_mmap() for a task that exits or is killed, and the
  * release of a shared memory object with its last mapping.
  */
+import { unmapPages } from "./cow.js";
 import { type Extent, extentNodeCounts } from "./extents.js";
 import type { Kernel, Task } from "./kernel.js";
 import type { Vma } from "./mm.js";
@@ -24,7 +25,7 @@ export function unmapAndFree(k: Kernel, task: Task, start: number, end: number):
 function releaseVmas(k: Kernel, task: Task, removed: Vma[]): void {
   for (const v of removed) {
     const gone = task.mm.pte.removeRange(v.start, v.end);
-    if (!v.object) k.freePages(zoneCounts(gone));
+    if (!v.object) k.freePages(unmapPages(gone));
     else if (v.object.mappers === 0) {
       k.freePages(zoneCounts(v.object.pages.removeRange(0, Number.MAX_SAFE_INTEGER)));
     }

@@ -32,8 +32,9 @@ import {
   PROT_WRITE,
   ZONE_MOVABLE,
 } from "./constants.js";
-import { extentNodeCounts, makeExtent, PG_ANON, PG_DIRTY, PTE_WRITE, ZERO_PAGE } from "./extents.js";
+import { extentNodeCounts, makeExtent, ZERO_PAGE } from "./extents.js";
 import { type Access, pieces, touchRange, vmaPolicy } from "./fault.js";
+import { exit, fork } from "./fork.js";
 import { __GFP_RETRY_MAYFAIL, __GFP_THISNODE, GFP_HIGHUSER_MOVABLE } from "./gfp.js";
 import type { Kernel, Task } from "./kernel.js";
 import {
@@ -51,6 +52,7 @@ import { type Mm, Vma } from "./mm.js";
 import { Nodemask } from "./nodemask.js";
 import { type AllocPlan, taskAllocPlan, vmaAllocPlan } from "./policy-alloc.js";
 import { unmapAndFree, zoneCounts } from "./release.js";
+import { mapcountRuns, migrateMapped } from "./rmap.js";
 
 const U64 = 1n << 64n;
 const PAGE = BigInt(PAGE_SIZE);
@@ -296,8 +298,8 @@ interface QueueResult {
  * queue_pages_range() with queue_pages_test_walk() and queue_folios_pte_range(): holes
  * are EFAULT unless the policy is MPOL_DEFAULT; a page is misplaced when its node is not
  * in the user's nodemask (MPOL_MF_INVERT against the raw nmask); STRICT alone stops at
- * the first misplaced page with EIO; MOVE queues the misplaced pages (all mapped once
- * here). Zero pages are never checked.
+ * the first misplaced page with EIO; MOVE queues the misplaced pages mapped once, MOVE_ALL
+ * all of them. Zero pages are never checked.
  */
 function queuePagesRange(
   k: Kernel,
@@ -321,13 +323,21 @@ function queuePagesRange(
     for (const p of pieces(task.mm.pte, Math.max(start, v.start), Math.min(end, v.end))) {
       if (!p.ext?.pattern.some(misplaced)) continue;
       if (!move) return { ...res, err: "EIO" };
-      if (p.ext.pattern.every(misplaced)) {
-        addRun(res.migrate, p.start, p.end);
-        continue;
-      }
-      for (let vpn = p.start; vpn < p.end; vpn++) {
-        if (misplaced(p.ext.pattern[(vpn - p.ext.start) % p.ext.pattern.length]!))
-          addRun(res.migrate, vpn, vpn + 1);
+      // migrate_page_add(): a page mapped more than once moves only with MPOL_MF_MOVE_ALL
+      const runs =
+        flags & MPOL_MF_MOVE_ALL || (!p.ext.share && !v.object)
+          ? [{ start: p.start, end: p.end, count: 1 }]
+          : mapcountRuns(k, task, v, p.start, p.end);
+      for (const r of runs) {
+        if (r.count > 1 && !(flags & MPOL_MF_MOVE_ALL)) continue;
+        if (p.ext.pattern.every(misplaced)) {
+          addRun(res.migrate, r.start, r.end);
+          continue;
+        }
+        for (let vpn = r.start; vpn < r.end; vpn++) {
+          if (misplaced(p.ext.pattern[(vpn - p.ext.start) % p.ext.pattern.length]!))
+            addRun(res.migrate, vpn, vpn + 1);
+        }
       }
     }
   }
@@ -343,7 +353,8 @@ function addRun(runs: { start: number; end: number }[], start: number, end: numb
 /**
  * migrate_pages() with new_page(): each queued page gets a new page under its VMA's (new)
  * policy with GFP_HIGHUSER_MOVABLE|__GFP_RETRY_MAYFAIL, which never invokes the OOM
- * killer; the old page is freed. Returns the number of pages that could not move.
+ * killer; every mapping of the old page now maps the new one and the old page is freed.
+ * Returns the number of pages that could not move.
  */
 function migrateQueued(k: Kernel, task: Task, runs: { start: number; end: number }[]): number {
   let failed = 0;
@@ -364,18 +375,7 @@ function migrateQueued(k: Kernel, task: Task, runs: { start: number; end: number
         "migrate",
         at,
         "vpn",
-        (first, seg) => {
-          const old = task.mm.pte.removeRange(first, first + seg.count);
-          task.mm.pte.insert(
-            makeExtent(first, seg.count, seg.zones, old[0]?.flags ?? PTE_WRITE | PG_DIRTY | PG_ANON),
-          );
-          if (vma.object) {
-            const i0 = vma.indexOf(first);
-            const objOld = vma.object.pages.removeRange(i0, i0 + seg.count);
-            vma.object.pages.insert(makeExtent(i0, seg.count, seg.zones, objOld[0]?.flags ?? 0));
-          }
-          k.freePages(zoneCounts(old));
-        },
+        (first, seg) => k.freePages(migrateMapped(k, task, vma, first, first + seg.count, seg.zones)),
         (first, count) => [...zoneCounts(task.mm.pte.range(first, first + count)).keys()],
       );
       failed += stop - at - r.done;
@@ -614,4 +614,20 @@ export function sysSysfsWrite(k: Kernel, task: Task, path: string, value: string
 /** Used by reports: is a zone id on a movable zone */
 export function isMovableZone(k: Kernel, zid: number): boolean {
   return zid >= 0 && k.zoneById[zid]!.type === ZONE_MOVABLE;
+}
+
+// --- fork, exit --------------------------------------------------------------------------
+
+/** fork(): the child's pid, or -1 ENOMEM when its page tables cannot be allocated. */
+export function sysFork(k: Kernel, task: Task, childName: string): SysResult {
+  const r = fork(k, task, childName);
+  if (r.child) return ok(r.child.pid);
+  if (r.stop?.kind === "killed") return { ret: -1, errno: null, killed: true };
+  return fail("ENOMEM");
+}
+
+/** exit(): the address space goes; the task runs no more steps. */
+export function sysExit(k: Kernel, task: Task): SysResult {
+  exit(k, task);
+  return ok(0);
 }

@@ -62,8 +62,8 @@ export function compareResults(sc: Scenario, model: ResultJson, kernel: ResultJs
       continue;
     }
     if (ms.skipped || ms.oom) continue;
-    if (ks.op === "mmap") {
-      // addresses differ between engines; success and failure must not
+    if (ks.op === "mmap" || ks.op === "fork") {
+      // addresses and pids differ between engines; success and failure must not
       if ((ms.ret === -1) !== (ks.ret === -1))
         diffs.push({ field: `${where} ret`, model: ms.ret, kernel: ks.ret });
     } else if (ms.ret !== ks.ret) diffs.push({ field: `${where} ret`, model: ms.ret, kernel: ks.ret });

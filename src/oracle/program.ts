@@ -109,6 +109,10 @@ export function stepCommand(s: Step): string | undefined {
       return `cat path=${pct(s.path)}`;
     case "fallback_order":
       return undefined;
+    case "fork":
+      return `fork child=${s.child}`;
+    case "exit":
+      return "exit";
     case "kalloc":
       throw new Error("kalloc has no user-space equivalent");
   }
@@ -122,7 +126,11 @@ export function guestProgram(sc: Scenario, index: number): string {
       `C ${c.path} ${c.cpus?.length ? c.cpus.join(",") : "-"} ${c.mems?.length ? c.mems.join(",") : "-"}`,
     );
   }
-  for (const t of sc.tasks) lines.push(`T ${t.name} ${t.cgroup} ${t.cpu} ${t.privileged ? 1 : 0}`);
+  // a child of a fork step names its parent: the guest prepares its channel, the parent forks it
+  for (const t of sc.tasks)
+    lines.push(
+      `T ${t.name} ${t.cgroup} ${t.cpu} ${t.privileged ? 1 : 0}${t.forkedBy ? ` ${t.forkedBy}` : ""}`,
+    );
   for (const s of sc.steps) {
     const cmd = stepCommand(s);
     if (cmd) lines.push(`P ${s.index} ${s.task} ${cmd}`);

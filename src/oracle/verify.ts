@@ -100,7 +100,7 @@ function recordedExpect(sc: Scenario, r: StepResult): Record<string, unknown> | 
   if (r.skipped) return undefined;
   if (r.oom) return { oom: true };
   const e: Record<string, unknown> = {};
-  if (step.op !== "mmap") e.ret = r.ret;
+  if (step.op !== "mmap" && step.op !== "fork") e.ret = r.ret; // addresses, pids
   e.errno = r.errno;
   for (const [k, v] of Object.entries(r.out ?? {})) {
     if (step.op === "cat" && step.path === "/proc/self/numa_maps") continue; // addresses differ

@@ -115,5 +115,9 @@ export function describeStep(s: Step): string {
       return `cat ${s.path}`;
     case "fallback_order":
       return "fallback order";
+    case "fork":
+      return `fork → ${s.child}`;
+    case "exit":
+      return "exit";
   }
 }

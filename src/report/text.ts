@@ -10,8 +10,8 @@ import { describeStep } from "./describe.js";
 import { numastatCompat } from "./numastat.js";
 import type { Style } from "./style.js";
 
-function fmtRet(r: StepResult, op: string): string {
-  if (r.skipped) return "skipped (task was killed)";
+function fmtRet(r: StepResult, op: string, k: Kernel): string {
+  if (r.skipped) return k.tasks.has(r.task) ? "skipped (task was killed)" : "skipped (task never forked)";
   if (r.oom) return "killed by the OOM killer";
   if (r.errno) return `${r.ret} ${r.errno}`;
   if (op === "mmap" && r.ret !== null) return `0x${r.ret.toString(16)}`;
@@ -101,7 +101,14 @@ export function renderRun(run: RunOutput, s: Style): string {
         );
       }
     }
-    rows.push([String(r.index), r.task, describeStep(step), fmtRet(r, step.op), fmtOut(r.out, step.op), ex]);
+    rows.push([
+      String(r.index),
+      r.task,
+      describeStep(step),
+      fmtRet(r, step.op, k),
+      fmtOut(r.out, step.op),
+      ex,
+    ]);
   }
   out.push(...table(rows));
   if (notes.length) out.push("", s.red("Expectations that did not hold"), ...notes);

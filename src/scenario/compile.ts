@@ -389,6 +389,8 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
   const steps: Step[] = [];
   const mappings = new Map<string, Set<string>>(tasks.map((t) => [t.name, new Set<string>()]));
   const modelOnly = new Set<string>();
+  /** tasks that ran an `exit` step, by the step */
+  const exited = new Map<string, number>();
   (input.steps ?? []).forEach((s, index) => {
     const path: Path = ["steps", index];
     let task = s.task;
@@ -399,8 +401,21 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
     } else if (!tasks.some((t) => t.name === task)) {
       throw new FieldError(
         [...path, "task"],
-        `no task "${task}" (tasks: ${tasks.map((t) => t.name).join(", ")})`,
+        `no task "${task}" (tasks: ${tasks.map((t) => t.name).join(", ")}; a child exists from its fork step on)`,
       );
+    }
+    if (exited.has(task)) {
+      throw new FieldError([...path, "task"], `task ${task} exited at step ${exited.get(task)}`);
+    }
+    if (s.op === "exit") exited.set(task, index);
+    if (s.op === "fork") {
+      if (tasks.some((t) => t.name === s.child))
+        throw new FieldError([...path, "child"], `there is already a task "${s.child}"`);
+      if (tasks.length >= 256) throw new FieldError([...path, "child"], "at most 256 tasks");
+      const parent = tasks.find((t) => t.name === task)!;
+      tasks.push({ ...parent, name: s.child, forkedBy: task });
+      // the child has the parent's mappings, under the same names
+      mappings.set(s.child, new Set(mappings.get(task)));
     }
     const known = mappings.get(task)!;
     const addr = (v: string | number | null | undefined, key: string): AddrExpr => {
@@ -552,5 +567,9 @@ function compileStep(
       return { op: "cat", path: s.path };
     case "fallback_order":
       return { op: "fallback_order" };
+    case "fork":
+      return { op: "fork", child: s.child };
+    case "exit":
+      return { op: "exit" };
   }
 }

@@ -22,6 +22,8 @@ import {
   pagesOut,
   residentPages,
   type SysResult,
+  sysExit,
+  sysFork,
   sysGetMempolicy,
   sysKalloc,
   sysMbind,
@@ -125,24 +127,31 @@ export function bootScenario(sc: Scenario, opts: RunOptions = {}): Kernel {
     cs.memExclusive = c.memExclusive;
   }
   k.refreshCpusets();
-  for (const t of sc.tasks) k.createTask(t.name, k.cgroups.get(t.cgroup)!, t.cpu, t.privileged);
+  for (const t of sc.tasks) {
+    if (!t.forkedBy) k.createTask(t.name, k.cgroups.get(t.cgroup)!, t.cpu, t.privileged);
+  }
   return k;
 }
 
 /** Run a compiled scenario on the model. */
 export function runScenario(sc: Scenario, opts: RunOptions = {}): RunOutput {
   const k = bootScenario(sc, opts);
-  const maps = new Map<string, Map<string, Mapping>>(sc.tasks.map((t) => [t.name, new Map()]));
+  const maps = new Map<string, Map<string, Mapping>>(
+    sc.tasks.filter((t) => !t.forkedBy).map((t) => [t.name, new Map()]),
+  );
   const steps: StepResult[] = [];
   let ok = true;
   for (const step of sc.steps) {
     k.step = step.index;
-    const task = k.tasks.get(step.task)!;
+    // a child whose fork did not happen (its parent was dead by then) never exists
+    const task = k.tasks.get(step.task);
     let r: StepResult;
-    if (!task.alive) {
+    if (!task?.alive) {
       r = { index: step.index, task: step.task, op: step.op, ret: null, errno: null, skipped: true };
     } else {
       const sys = execute(k, task, step, maps.get(step.task)!);
+      // the child has the parent's mappings (its address space is a copy)
+      if (step.op === "fork" && k.tasks.has(step.child)) maps.set(step.child, new Map(maps.get(step.task)));
       r = {
         index: step.index,
         task: step.task,
@@ -314,5 +323,9 @@ function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>):
     }
     case "fallback_order":
       return { ret: 0, errno: null, out: { lines: k.fallbackOrderLines() } };
+    case "fork":
+      return sysFork(k, task, step.child);
+    case "exit":
+      return sysExit(k, task);
   }
 }

@@ -186,6 +186,14 @@ export const StepSchema = z.discriminatedUnion("op", [
     ...common,
   }),
   z.strictObject({ op: z.literal("cat"), path: z.string(), ...common }),
+  z.strictObject({
+    op: z.literal("fork"),
+    child: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, {
+      error: "a task name is a letter or _ followed by letters, digits, _ . -",
+    }),
+    ...common,
+  }),
+  z.strictObject({ op: z.literal("exit"), ...common }),
   z.strictObject({ op: z.literal("fallback_order"), ...common }),
 ]);
 

@@ -61,6 +61,8 @@ export type Step = StepBase &
     | { op: "sysfs_write"; path: string; value: string }
     | { op: "cat"; path: string }
     | { op: "fallback_order" }
+    | { op: "fork"; child: string }
+    | { op: "exit" }
   );
 
 export type StepOp = Step["op"];
@@ -79,6 +81,8 @@ export interface TaskSpec {
   /** the CPU the task is pinned to (the lowest allowed one when the file gives none) */
   cpu: number;
   privileged: boolean;
+  /** a child made by a `fork` step of this task (it exists from that step on) */
+  forkedBy?: string;
 }
 
 export interface Scenario {

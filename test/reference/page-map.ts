@@ -4,17 +4,25 @@
  * property test checks ExtentMap (and everything built on it) against it.
  *
  * Extents handed out are single pages. Entries hold what ExtentMap's extents hold: the
- * zone id of the page (ZERO_PAGE for the shared zero page) and the pte/page flags.
+ * zone id of the page (ZERO_PAGE for the shared zero page), the pte/page flags and the
+ * copy-on-write group the page belongs to.
  */
-import { type Extent, makeExtent, nodeAt, type PageTable } from "../../src/kernel/extents.js";
+import {
+  type Extent,
+  makeExtent,
+  nodeAt,
+  type PageTable,
+  type ShareGroup,
+} from "../../src/kernel/extents.js";
 
 export interface PageEntry {
   zone: number;
   flags: number;
+  share?: ShareGroup;
 }
 
 function pageExtent(index: number, e: PageEntry): Extent {
-  return makeExtent(index, 1, [e.zone], e.flags);
+  return makeExtent(index, 1, [e.zone], e.flags, e.share);
 }
 
 export class PageMap implements PageTable {
@@ -69,7 +77,7 @@ export class PageMap implements PageTable {
   insert(ext: Extent): void {
     for (let i = ext.start; i < ext.start + ext.count; i++) {
       if (this.entries.has(i)) throw new Error(`PageMap.insert: page ${i} is already present`);
-      this.entries.set(i, { zone: nodeAt(ext, i), flags: ext.flags });
+      this.entries.set(i, { zone: nodeAt(ext, i), flags: ext.flags, share: ext.share });
     }
   }
 

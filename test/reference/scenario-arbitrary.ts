@@ -75,7 +75,9 @@ type RawStep =
   | { op: "placement"; map: number; range: RawRange }
   | { op: "numastat" }
   | { op: "kalloc"; gfp: string; thisnode: boolean; node: number | null; order: number; count: number }
-  | { op: "sched_setaffinity"; cpu: number };
+  | { op: "sched_setaffinity"; cpu: number }
+  | { op: "fork" }
+  | { op: "exit" };
 
 interface RawScenario {
   nodes: RawNode[];
@@ -261,6 +263,8 @@ const rawStep: fc.Arbitrary<RawStep> = fc.oneof(
       cpu: fc.integer({ min: 0, max: 7 }),
     }),
   },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("fork" as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("exit" as const) }) },
 );
 
 const rawScenario: fc.Arbitrary<RawScenario> = fc.record({
@@ -442,12 +446,16 @@ function build(raw: RawScenario): ScenarioFile {
   /** MPOL_DEFAULT and MPOL_LOCAL mostly get the empty mask they need */
   const policyNodes = (mode: string | number, r: RawNodes): number[] | null =>
     (mode === "MPOL_DEFAULT" || mode === "MPOL_LOCAL") && r && r[0]! % 4 !== 0 ? [] : nodeList(r);
+  // the tasks that run steps: forks add children, exits remove tasks
+  const live = [...taskNames];
+  let forks = 0;
   for (const { task: ti, step: s0 } of raw.steps) {
-    let task = taskNames[ti % taskNames.length]!;
+    if (!live.length) break;
+    let task = live[ti % live.length]!;
     let s = s0;
     if ("range" in s && !known.get(task)!.length) {
       // a step on a mapping goes to a task that has one, or becomes the mmap of one
-      const other = taskNames.find((t) => known.get(t)!.length);
+      const other = live.find((t) => known.get(t)!.length);
       if (other) task = other;
       else s = { op: "mmap", name: 0, size: s.range.len, sizeKind: s.range.kind, shared: false, fixed: null };
     }
@@ -511,6 +519,19 @@ function build(raw: RawScenario): ScenarioFile {
         break;
       case "sched_setaffinity":
         out.cpu = cpus[s.cpu % cpus.length]!;
+        break;
+      case "fork": {
+        const child = `f${forks++}`;
+        out.child = child;
+        known.set(
+          child,
+          maps.map((m) => ({ ...m })),
+        );
+        live.push(child);
+        break;
+      }
+      case "exit":
+        live.splice(live.indexOf(task), 1);
         break;
     }
     file.steps.push(out);

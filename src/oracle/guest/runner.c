@@ -7,7 +7,9 @@
  *
  *   S <index> <name>                          start a scenario
  *   C <path> <cpus|-> <mems|->                a cgroup with the cpuset controller
- *   T <name> <cgroup> <cpu> <privileged 0|1>  a task (a process pinned to the CPU)
+ *   T <name> <cgroup> <cpu> <privileged 0|1> [<parent>]
+ *                                             a task (a process pinned to the CPU); with a
+ *                                             parent, the child a fork step of it makes
  *   P <step> <task> <op> key=value ...        a step, executed in file order
  *   E                                         end of the scenario
  *
@@ -41,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -49,6 +52,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 #ifndef SYS_set_mempolicy_home_node
 #define SYS_set_mempolicy_home_node 450
 #endif
@@ -195,7 +201,10 @@ struct task_def {
   char cgroup[256];
   int cpu;
   int priv;
+  char parent[64]; /* for a child of a fork step: the task that forks it */
   pid_t pid;
+  int pidfd;  /* readable once the process has exited (its memory is gone by then) */
+  int chfd;   /* the channel's memfd, inherited by the tasks (a parent forks with it) */
   struct channel *ch; /* shared with the task */
   int alive;
 };
@@ -507,6 +516,9 @@ static void numastat_json(char *out, size_t n) {
 }
 
 /* Execute one step in the task; write the JSON result into out. */
+static int exit_after_answer;
+static void task_main(struct channel *ch, const char *name);
+
 static void do_step(char *op, char **kv, int nkv, char *out, size_t n) {
   long ret = 0;
   int err = 0;
@@ -668,6 +680,26 @@ static void do_step(char *op, char **kv, int nkv, char *out, size_t n) {
       memcpy(extra, "\"text\":", 7);
       memcpy(extra + 7, step_js, strlen(step_js) + 1);
     }
+  } else if (strcmp(op, "fork") == 0) {
+    /* the child gets its own channel (an inherited memfd) and serves it from now on */
+    static char child_name[64];
+    snprintf(child_name, sizeof child_name, "%s", arg(kv, nkv, "child"));
+    int cfd = atoi(arg(kv, nkv, "fd"));
+    pid_t p = fork();
+    if (p == 0) {
+      struct channel *c2 = mmap(NULL, sizeof *c2, PROT_READ | PROT_WRITE, MAP_SHARED, cfd, 0);
+      if (c2 == MAP_FAILED) _exit(7);
+      close(cfd);
+      task_main(c2, child_name);
+    }
+    if (p < 0) {
+      ret = -1;
+      err = errno;
+    } else {
+      ret = p;
+    }
+  } else if (strcmp(op, "exit") == 0) {
+    exit_after_answer = 1; /* once the answer is posted */
   } else {
     ret = -1;
     err = ENOSYS;
@@ -716,7 +748,8 @@ static void warm_statics(void) {
   memset(big_buf, 0, sizeof big_buf);
   memset(step_extra, 0, sizeof step_extra);
   memset(step_js, 0, sizeof step_js);
-  memset(maps, 0, sizeof maps);
+  /* the mapping table is written in place: a forked child keeps the parent's entries */
+  for (size_t i = 0; i < sizeof maps; i += 4096) ((volatile char *)maps)[i] = ((volatile char *)maps)[i];
   /* read a few files once, so that their kernel-side first-use costs are paid now */
   read_file("/proc/self/maps", big_buf, sizeof big_buf);
   read_file("/proc/self/numa_maps", big_buf, sizeof big_buf);
@@ -759,6 +792,7 @@ static void task_main(struct channel *ch, const char *name) {
     __sync_synchronize();
     ch->res_seq++;
     futex(&ch->res_seq, FUTEX_WAKE, 1, NULL);
+    if (exit_after_answer) _exit(0);
   }
 }
 
@@ -863,6 +897,15 @@ static void cg_path(char *out, size_t n, const char *cg) {
 }
 
 /* Send a command to a task and wait for its answer; NULL when the task died. */
+/* Whether the task's process has exited (or been killed); its memory is released by then. */
+static int task_gone(struct task_def *t, int timeout_ms) {
+  struct pollfd pfd = {t->pidfd, POLLIN, 0};
+  if (poll(&pfd, 1, timeout_ms) <= 0) return 0;
+  t->alive = 0;
+  waitpid(t->pid, NULL, WNOHANG); /* reaps our own children; a forked child is its parent's */
+  return 1;
+}
+
 static char *ask(struct task_def *t, const char *cmd) {
   struct channel *ch = t->ch;
   int want = ch->res_seq;
@@ -874,36 +917,41 @@ static char *ask(struct task_def *t, const char *cmd) {
   while (ch->res_seq == want) {
     futex(&ch->res_seq, FUTEX_WAIT, want, &ts);
     if (ch->res_seq != want) break;
-    int status;
-    pid_t p = waitpid(t->pid, &status, WNOHANG);
-    if (p == t->pid) {
-      t->alive = 0;
-      t->pid = -t->pid; /* reaped */
-      return NULL;
-    }
+    if (task_gone(t, 0)) return NULL;
   }
   __sync_synchronize();
   return ch->buf;
 }
 
 static void reap(void) {
-  int status;
-  pid_t p;
-  while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
-    for (int i = 0; i < ntasks; i++)
-      if (tasks[i].pid == p) {
-        tasks[i].alive = 0;
-        tasks[i].pid = -p;
-      }
-  }
+  for (int i = 0; i < ntasks; i++)
+    if (tasks[i].alive) task_gone(&tasks[i], 0);
 }
 
-static void spawn_task(struct task_def *t) {
+/* Wait until a task that was just started answers ready; 0 when it died first. */
+static int wait_ready(struct task_def *t) {
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  while (t->ch->res_seq == 0) {
+    futex(&t->ch->res_seq, FUTEX_WAIT, 0, &ts);
+    if (t->ch->res_seq == 0 && task_gone(t, 0)) return 0;
+  }
+  return 1;
+}
+
+/* A channel for each task of the scenario, before any task starts (children included). */
+static void make_channel(struct task_def *t) {
   int fd = (int)syscall(SYS_memfd_create, "channel", 0);
   if (fd < 0 || ftruncate(fd, sizeof(struct channel)) < 0) die("memfd: %s", strerror(errno));
   struct channel *ch = mmap(NULL, sizeof *ch, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (ch == MAP_FAILED) die("mmap channel: %s", strerror(errno));
   memset((void *)ch, 0, sizeof *ch);
+  t->chfd = fd;
+  t->ch = ch;
+  t->pidfd = -1;
+}
+
+static void spawn_task(struct task_def *t) {
+  int fd = t->chfd;
   fflush(stdout);
   pid_t pid = fork();
   if (pid < 0) die("fork: %s", strerror(errno));
@@ -927,23 +975,49 @@ static void spawn_task(struct task_def *t) {
     execv("/bin/runner", argv);
     _exit(6);
   }
-  close(fd);
   t->pid = pid;
-  t->ch = ch;
+  t->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (t->pidfd < 0) die("pidfd_open: %s", strerror(errno));
   t->alive = 1;
-  /* wait until the task is ready (its first answer) */
-  struct timespec ts = {0, 20 * 1000 * 1000};
-  while (ch->res_seq == 0) {
-    futex(&ch->res_seq, FUTEX_WAIT, 0, &ts);
-    int status;
-    if (ch->res_seq == 0 && waitpid(pid, &status, WNOHANG) == pid) {
-      t->alive = 0;
-      t->pid = -pid;
-      emit("@@X %d task %s could not start (exit %d)\n", scen_index, t->name,
-             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-      return;
-    }
+  if (!wait_ready(t)) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    emit("@@X %d task %s could not start (exit %d)\n", scen_index, t->name,
+         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   }
+}
+
+/* Start the scenario's tasks: channels for all, processes for those that no fork makes. */
+static int tasks_started;
+static void start_tasks(void) {
+  if (tasks_started) return;
+  tasks_started = 1;
+  for (int i = 0; i < ntasks; i++) make_channel(&tasks[i]);
+  for (int i = 0; i < ntasks; i++)
+    if (!tasks[i].parent[0]) spawn_task(&tasks[i]);
+  /* the tasks hold the memfds now (a parent passes its child's to the fork) */
+  for (int i = 0; i < ntasks; i++) close(tasks[i].chfd);
+}
+
+/* A fork step: the parent forks; the child serves the channel prepared for it. */
+static char *ask_fork(struct task_def *parent, const char *child_name) {
+  int ci = find_task(child_name);
+  if (ci < 0) die("unknown task %s", child_name);
+  struct task_def *c = &tasks[ci];
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "fork child=%.63s fd=%d", c->name, c->chfd);
+  char *answer = ask(parent, cmd);
+  if (!answer) return NULL;
+  long pid = 0;
+  sscanf(answer, "{\"ret\":%ld", &pid);
+  if (pid > 0) {
+    c->pid = (pid_t)pid;
+    c->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+    if (c->pidfd < 0) die("pidfd_open: %s", strerror(errno));
+    c->alive = 1;
+    wait_ready(c);
+  }
+  return answer;
 }
 
 static void end_scenario(void) {
@@ -958,14 +1032,17 @@ static void end_scenario(void) {
   }
   for (int i = 0; i < ntasks; i++) {
     struct task_def *t = &tasks[i];
-    if (t->pid > 0) {
+    if (t->alive) {
       kill(t->pid, SIGKILL);
-      waitpid(t->pid, NULL, 0);
+      task_gone(t, 10000);
     }
+    if (t->pid > 0) waitpid(t->pid, NULL, WNOHANG);
+    if (t->pidfd >= 0) close(t->pidfd);
     t->alive = 0;
     munmap((void *)t->ch, sizeof *t->ch);
   }
   ntasks = 0;
+  tasks_started = 0;
   emit("@@E %d\n", scen_index);
   flush_out();
 }
@@ -1089,10 +1166,11 @@ int main(int argc, char **argv) {
       if (ntasks >= MAX_TASKS) die("too many tasks");
       struct task_def *t = &tasks[ntasks++];
       memset(t, 0, sizeof *t);
-      if (sscanf(line + 2, "%63s %255s %d %d", t->name, t->cgroup, &t->cpu, &t->priv) != 4) die("bad T line");
-      spawn_task(t);
+      if (sscanf(line + 2, "%63s %255s %d %d %63s", t->name, t->cgroup, &t->cpu, &t->priv, t->parent) < 4)
+        die("bad T line");
     } else if (kind == 'P') {
       if (!in_scenario) continue;
+      start_tasks();
       /* the first step: take the numastat baseline and drop earlier log records */
       static int last_base = -1;
       if (last_base != scen_index) {
@@ -1122,8 +1200,12 @@ int main(int argc, char **argv) {
       if (strcmp(cmd, "numastat") == 0) {
         numastat_json(numastat_buf, sizeof numastat_buf);
         answer = numastat_buf;
+      } else if (strncmp(cmd, "fork child=", 11) == 0) {
+        answer = ask_fork(t, cmd + 11);
       } else {
         answer = ask(t, cmd);
+        /* exit: the step is done when the process and its memory are gone */
+        if (answer && strcmp(cmd, "exit") == 0) task_gone(t, 10000);
       }
       if (answer) {
         emit("@@R %d %d %s\n", scen_index, step, answer);
@@ -1133,6 +1215,7 @@ int main(int argc, char **argv) {
       drain_kmsg(step, 0);
       reap();
     } else if (kind == 'E') {
+      start_tasks();
       drain_kmsg(-1, 0);
       end_scenario();
       remove_cgroups();
