@@ -12,6 +12,7 @@ import { MPOL_INTERLEAVE, MPOL_PREFERRED_MANY, MPOL_WEIGHTED_INTERLEAVE, NUMA_NO
 import { __GFP_DIRECT_RECLAIM, __GFP_NOFAIL, __GFP_NOWARN, formatGfp } from "./gfp.js";
 import type { AllocEvent, Kernel, Task } from "./kernel.js";
 import {
+  DEFAULT_POLICY,
   ilWeight,
   type MemPolicy,
   mpolToStr,
@@ -191,6 +192,16 @@ function buildVmaAllocPlan(
     return { policy: pol, policySource, slots, phase: 0 };
   }
   return { policy: pol, policySource, slots: [plainSlot(k, task, pol, gfp, order)], phase: 0 };
+}
+
+/** __alloc_pages(gfp, order, nid, NULL) outside any policy (alloc_pages_node, migration targets). */
+export function nodeAllocPlan(gfp: number, order: number, nid: number): AllocPlan {
+  return {
+    policy: DEFAULT_POLICY,
+    policySource: "none",
+    slots: [{ req: { gfp, order, nid, nodemask: null }, interleaveTarget: NUMA_NO_NODE }],
+    phase: 0,
+  };
 }
 
 /**

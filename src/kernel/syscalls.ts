@@ -50,7 +50,7 @@ import {
 } from "./mempolicy.js";
 import { type Mm, Vma } from "./mm.js";
 import { Nodemask } from "./nodemask.js";
-import { type AllocPlan, taskAllocPlan, vmaAllocPlan } from "./policy-alloc.js";
+import { type AllocPlan, nodeAllocPlan, taskAllocPlan, vmaAllocPlan } from "./policy-alloc.js";
 import { unmapAndFree, zoneCounts } from "./release.js";
 import { mapcountRuns, migrateMapped } from "./rmap.js";
 
@@ -354,7 +354,8 @@ function addRun(runs: { start: number; end: number }[], start: number, end: numb
  * migrate_pages() with new_page(): each queued page gets a new page under its VMA's (new)
  * policy with GFP_HIGHUSER_MOVABLE|__GFP_RETRY_MAYFAIL, which never invokes the OOM
  * killer; every mapping of the old page now maps the new one and the old page is freed.
- * Returns the number of pages that could not move.
+ * The first page that cannot be had ends the migration (migrate_pages returns -ENOMEM).
+ * Returns the number of pages that could not move (nonzero when one could not).
  */
 function migrateQueued(k: Kernel, task: Task, runs: { start: number; end: number }[]): number {
   let failed = 0;
@@ -379,6 +380,8 @@ function migrateQueued(k: Kernel, task: Task, runs: { start: number; end: number
         (first, count) => [...zoneCounts(task.mm.pte.range(first, first + count)).keys()],
       );
       failed += stop - at - r.done;
+      // a page that cannot be had ends migrate_pages() (-ENOMEM): the rest stays
+      if (r.done < stop - at) return failed;
       at = stop;
     }
   }
@@ -555,13 +558,7 @@ export function sysKalloc(
 ): SysResult {
   let plan: AllocPlan;
   if (node !== null) {
-    const pol = DEFAULT_POLICY;
-    plan = {
-      policy: pol,
-      policySource: "none",
-      slots: [{ req: { gfp, order, nid: node, nodemask: null }, interleaveTarget: -1 }],
-      phase: 0,
-    };
+    plan = nodeAllocPlan(gfp, order, node);
   } else {
     const useTask = !(gfp & __GFP_THISNODE);
     const pol = useTask ? getTaskPolicy(task) : DEFAULT_POLICY;

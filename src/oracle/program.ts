@@ -111,6 +111,14 @@ export function stepCommand(s: Step): string | undefined {
       return undefined;
     case "fork":
       return `fork child=${s.child}`;
+    case "move_pages": {
+      const pid =
+        s.pid.kind === "self" ? "self" : s.pid.kind === "task" ? `t:${s.pid.name}` : String(s.pid.value);
+      const runs = s.runs
+        .map((r) => `${addr(r.addr)},${r.count},${r.node === null ? "q" : r.node}`)
+        .join(";");
+      return `move_pages pid=${pid} runs=${runs} flags=${u64(s.flags)}`;
+    }
     case "exit":
       return "exit";
     case "kalloc":

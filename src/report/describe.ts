@@ -119,5 +119,17 @@ export function describeStep(s: Step): string {
       return `fork → ${s.child}`;
     case "exit":
       return "exit";
+    case "move_pages": {
+      const n = s.runs.reduce((a, r) => a + r.count, 0);
+      const who = s.pid.kind === "self" ? "" : ` pid ${s.pid.kind === "task" ? s.pid.name : s.pid.value}`;
+      const first = s.runs[0]!;
+      const where = s.runs.length === 1 ? `${addr(first.addr)}` : `${s.runs.length} addresses`;
+      const to = s.query
+        ? "query"
+        : s.runs.every((r) => r.node === first.node)
+          ? `→ ${first.node}`
+          : "→ nodes";
+      return `move_pages${who} ${where} ${n}p ${to}${s.flags ? ` ${mbindFlags(Number(s.flags))}` : ""}`;
+    }
   }
 }

@@ -18,6 +18,18 @@ function fmtRet(r: StepResult, op: string, k: Kernel): string {
   return String(r.ret);
 }
 
+/** move_pages statuses: the list when short, else each value with its count */
+function statusText(st: readonly (number | null)[]): string {
+  const name = (x: number | null) =>
+    x === null ? "unset" : x < 0 ? (ERRNO_NAMES[-x] ?? String(x)) : `N${x}`;
+  if (st.length <= 8) return st.map(name).join(",");
+  const counts = new Map<string, number>();
+  for (const x of st) counts.set(name(x), (counts.get(name(x)) ?? 0) + 1);
+  return [...counts].map(([n, c]) => `${n}×${c}`).join(" ");
+}
+
+const ERRNO_NAMES: Record<number, string> = { 2: "-ENOENT", 13: "-EACCES", 14: "-EFAULT", 16: "-EBUSY" };
+
 function fmtOut(out: Record<string, unknown> | undefined, op: string): string {
   if (!out) return "";
   if (op === "numastat" || op === "cat" || op === "fallback_order") return "";
@@ -26,6 +38,10 @@ function fmtOut(out: Record<string, unknown> | undefined, op: string): string {
     if (k === "pages") {
       const e = Object.entries(v as Record<string, number>);
       parts.push(e.length ? e.map(([n, c]) => `N${n}=${c}`).join(" ") : "no pages");
+    } else if (k === "status") {
+      const st = v as (number | null)[];
+      if (st.every((x) => x === null)) continue;
+      parts.push(`status ${statusText(st)}`);
     } else if (k === "nodes") parts.push(`nodes {${v}}`);
     else if (k === "mode_flags") {
       if ((v as string[]).length) parts.push((v as string[]).join("|"));

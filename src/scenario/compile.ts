@@ -17,7 +17,16 @@ import { parseList } from "../kernel/nodemask.js";
 import type { MachineSpec, NodeSpec } from "../kernel/topology.js";
 import { getPreset, presetIds } from "../topology-io/presets.js";
 import type { ExpectInput, ScenarioInput, StepInput } from "./schema.js";
-import type { AddrExpr, CgroupSpec, Expectation, NodesExpr, Scenario, Step, TaskSpec } from "./types.js";
+import type {
+  AddrExpr,
+  CgroupSpec,
+  Expectation,
+  NodesExpr,
+  PidExpr,
+  Scenario,
+  Step,
+  TaskSpec,
+} from "./types.js";
 
 export type Path = (string | number)[];
 
@@ -430,7 +439,7 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
     };
     if (MODEL_ONLY.has(s.op)) modelOnly.add(s.op);
     const base = { index, task, expect: compileExpect(s.expect, [...path, "expect"]), comment: s.comment };
-    steps.push({ ...base, ...compileStep(s, path, addr, known) } as Step);
+    steps.push({ ...base, ...compileStep(s, path, addr, known, tasks) } as Step);
   });
 
   if (input.kernel?.numa_balancing) {
@@ -467,6 +476,27 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
   };
 }
 
+/** PID_MAX_LIMIT on 64-bit (include/linux/threads.h): no pid reaches it */
+const PID_MAX_LIMIT = 4194304;
+
+/** A pid argument: "self" or 0 (the caller), a task of the scenario by name, or a raw pid. */
+function pidExpr(v: string | number | undefined, at: Path, tasks: readonly TaskSpec[]): PidExpr {
+  if (v === undefined || v === "self" || v === 0) return { kind: "self" };
+  if (typeof v === "number") {
+    // a raw pid is for a process that does not exist: the real kernel's pids are not the model's
+    if (v > 0 && v < PID_MAX_LIMIT)
+      throw new FieldError(
+        at,
+        `a raw pid must be negative or at least ${PID_MAX_LIMIT} (no process has it); name a task instead`,
+      );
+    return { kind: "raw", value: v };
+  }
+  if (!tasks.some((t) => t.name === v)) {
+    throw new FieldError(at, `no task "${v}" at this step (a pid is self, a task's name or an integer)`);
+  }
+  return { kind: "task", name: v };
+}
+
 type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type Op = DistOmit<Step, "index" | "task" | "expect" | "comment" | "pos">;
 
@@ -475,6 +505,7 @@ function compileStep(
   path: Path,
   addr: (v: string | number | null | undefined, key: string) => AddrExpr,
   known: Set<string>,
+  tasks: readonly TaskSpec[],
 ): Op {
   const at = (k: string): Path => [...path, k];
   switch (s.op) {
@@ -569,6 +600,29 @@ function compileStep(
       return { op: "fallback_order" };
     case "fork":
       return { op: "fork", child: s.child };
+    case "move_pages": {
+      const nodes = s.nodes ?? null;
+      const list = Array.isArray(s.pages);
+      if (Array.isArray(nodes) && (!list || nodes.length !== (s.pages as unknown[]).length)) {
+        throw new FieldError(
+          at("nodes"),
+          list
+            ? `${nodes.length} nodes for ${(s.pages as unknown[]).length} pages: give one node per page, one node for all, or null`
+            : "with pages {addr, count}, nodes is one node for all the pages or null",
+        );
+      }
+      const nodeOf = (i: number) => (nodes === null ? null : Array.isArray(nodes) ? nodes[i]! : nodes);
+      const runs = Array.isArray(s.pages)
+        ? s.pages.map((a, i) => ({ addr: addr(a, `pages[${i}]`), count: 1, node: nodeOf(i) }))
+        : [{ addr: addr(s.pages.addr, "pages"), count: s.pages.count, node: nodeOf(0) }];
+      return {
+        op: "move_pages",
+        pid: pidExpr(s.pid, at("pid"), tasks),
+        runs,
+        query: nodes === null,
+        flags: s.flags === undefined ? 0n : BigInt(parseFlags(s.flags, at("flags"), SYMBOLS)),
+      };
+    }
     case "exit":
       return { op: "exit" };
   }

@@ -16,6 +16,7 @@ import {
   type Task,
 } from "../kernel/kernel.js";
 import { getTaskPolicy, mpolToStr } from "../kernel/mempolicy.js";
+import { movePages } from "../kernel/migrate.js";
 import { Nodemask } from "../kernel/nodemask.js";
 import { numaMaps, readSysNode } from "../kernel/procfs.js";
 import {
@@ -327,5 +328,16 @@ function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>):
       return sysFork(k, task, step.child);
     case "exit":
       return sysExit(k, task);
+    case "move_pages": {
+      const target =
+        step.pid.kind === "self" ? task : step.pid.kind === "task" ? k.tasks.get(step.pid.name) : undefined;
+      const pages: { vpn: number; node: number | null }[] = [];
+      for (const r of step.runs) {
+        const vpn = Number(BigInt.asUintN(64, resolveAddr(r.addr, maps)) >> BigInt(PAGE_SHIFT));
+        for (let j = 0; j < r.count; j++) pages.push({ vpn: vpn + j, node: r.node });
+      }
+      const r = movePages(k, task, target, pages, step.query, step.flags);
+      return { ret: r.ret, errno: r.errno, out: { status: r.status } };
+    }
   }
 }

@@ -34,6 +34,10 @@ export const Int = z.union([z.number().int(), z.string().regex(/^-?(0x[0-9a-fA-F
   error: "expected an integer",
 });
 
+/** move_pages: pages in one step (a run), and entries of an explicit list */
+export const MOVE_PAGES_MAX = 65536;
+export const MOVE_PAGES_LIST_MAX = 1024;
+
 export const DESIGN_IDS = [
   "mainline",
   "cdm-v3",
@@ -194,6 +198,17 @@ export const StepSchema = z.discriminatedUnion("op", [
     ...common,
   }),
   z.strictObject({ op: z.literal("exit"), ...common }),
+  z.strictObject({
+    op: z.literal("move_pages"),
+    pid: z.union([z.string().min(1), z.number().int()]).optional(),
+    pages: z.union([
+      z.array(Addr).min(1).max(MOVE_PAGES_LIST_MAX),
+      z.strictObject({ addr: Addr, count: z.number().int().min(1).max(MOVE_PAGES_MAX) }),
+    ]),
+    nodes: z.union([z.null(), z.number().int(), z.array(z.number().int())]).optional(),
+    flags: Flags.optional(),
+    ...common,
+  }),
   z.strictObject({ op: z.literal("fallback_order"), ...common }),
 ]);
 

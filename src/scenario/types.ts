@@ -13,6 +13,16 @@ export type AddrExpr =
   | { kind: "literal"; value: bigint }
   | { kind: "mapping"; name: string; offset: bigint };
 
+/** The pid argument of move_pages/migrate_pages: the caller (0), a task of the scenario, or a raw pid. */
+export type PidExpr = { kind: "self" } | { kind: "task"; name: string } | { kind: "raw"; value: number };
+
+/** move_pages entries: `count` consecutive pages from `addr`, each with `node` (null: query). */
+export interface MovePagesRun {
+  addr: AddrExpr;
+  count: number;
+  node: number | null;
+}
+
 export type NodesExpr = { kind: "null" } | { kind: "bad" } | { kind: "bits"; bits: number[] };
 
 export interface Expectation {
@@ -62,6 +72,7 @@ export type Step = StepBase &
     | { op: "cat"; path: string }
     | { op: "fallback_order" }
     | { op: "fork"; child: string }
+    | { op: "move_pages"; pid: PidExpr; runs: MovePagesRun[]; query: boolean; flags: bigint }
     | { op: "exit" }
   );
 

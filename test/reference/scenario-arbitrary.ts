@@ -77,7 +77,15 @@ type RawStep =
   | { op: "kalloc"; gfp: string; thisnode: boolean; node: number | null; order: number; count: number }
   | { op: "sched_setaffinity"; cpu: number }
   | { op: "fork" }
-  | { op: "exit" };
+  | { op: "exit" }
+  | {
+      op: "move_pages";
+      map: number;
+      range: RawRange;
+      node: number | null;
+      other: number | null;
+      flags: number;
+    };
 
 interface RawScenario {
   nodes: RawNode[];
@@ -264,6 +272,17 @@ const rawStep: fc.Arbitrary<RawStep> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("fork" as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant("move_pages" as const),
+      map: mapIdx,
+      range: rawRange,
+      node: fc.option(fc.integer({ min: 0, max: 14 }), { freq: 4 }),
+      other: fc.option(fc.integer({ min: 0, max: 3 }), { freq: 3 }),
+      flags: fc.constantFrom(0, 2, 2, 4, 1),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("exit" as const) }) },
 );
 
@@ -533,6 +552,19 @@ function build(raw: RawScenario): ScenarioFile {
       case "exit":
         live.splice(live.indexOf(task), 1);
         break;
+      case "move_pages": {
+        // pages of this task's mapping, or the same addresses of another live task
+        const t = target(task, s.map, s.range);
+        const count = Math.min(
+          4096,
+          Math.max(1, Math.floor(Number(String(t.length ?? "8p").replace("p", ""))) || 8),
+        );
+        out.pages = { addr: t.addr, count };
+        if (s.other !== null) out.pid = live[s.other % live.length]!;
+        out.nodes = s.node === null ? null : s.node < 12 ? ids[s.node % n]! : absentBase + (s.node - 12);
+        if (s.flags) out.flags = s.flags;
+        break;
+      }
     }
     file.steps.push(out);
   }

@@ -380,6 +380,7 @@ static const char *mode_name(int m) {
 #define PAGES_BATCH 65536
 static void *pj_ptrs[PAGES_BATCH];
 static int pj_status[PAGES_BATCH];
+static int pj_nodes[PAGES_BATCH];
 static char big_buf[1 << 20];  /* /proc files */
 static char step_extra[CHAN_BYTES];
 static char step_js[CHAN_BYTES - 16];
@@ -698,6 +699,36 @@ static void do_step(char *op, char **kv, int nkv, char *out, size_t n) {
     } else {
       ret = p;
     }
+  } else if (strcmp(op, "move_pages") == 0) {
+    /* runs=<addr>,<count>,<node|q>;... : count pages from addr, each to node (q: query) */
+    const char *pid_s = arg(kv, nkv, "pid");
+    long pid = strcmp(pid_s, "self") == 0 ? 0 : strtol(pid_s, NULL, 10);
+    int flags = (int)parse_u64(arg(kv, nkv, "flags"));
+    int query = 0;
+    ulong n = 0;
+    for (char *r = strtok(arg(kv, nkv, "runs"), ";"); r && n < PAGES_BATCH; r = strtok(NULL, ";")) {
+      char *c1 = strchr(r, ',');
+      char *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+      if (!c2) break;
+      *c1 = 0;
+      ulong base = resolve_addr(r);
+      ulong count = parse_u64(c1 + 1);
+      query = c2[1] == 'q';
+      int node = query ? 0 : atoi(c2 + 1);
+      for (ulong j = 0; j < count && n < PAGES_BATCH; j++, n++) {
+        pj_ptrs[n] = (void *)(base + j * 4096);
+        pj_nodes[n] = node;
+        pj_status[n] = INT32_MIN; /* not written by the kernel */
+      }
+    }
+    ret = syscall(SYS_move_pages, pid, n, pj_ptrs, query ? NULL : pj_nodes, pj_status, flags);
+    if (ret < 0) err = errno;
+    size_t k = (size_t)snprintf(extra, extra_n, "\"status\":[");
+    for (ulong j = 0; j < n && k + 16 < extra_n; j++) {
+      if (pj_status[j] == INT32_MIN) k += (size_t)snprintf(extra + k, extra_n - k, "%snull", j ? "," : "");
+      else k += (size_t)snprintf(extra + k, extra_n - k, "%s%d", j ? "," : "", pj_status[j]);
+    }
+    snprintf(extra + k, extra_n - k, "]");
   } else if (strcmp(op, "exit") == 0) {
     exit_after_answer = 1; /* once the answer is posted */
   } else {
@@ -745,6 +776,7 @@ static void warm_stack(void) {
 static void warm_statics(void) {
   memset(pj_ptrs, 0, sizeof pj_ptrs);
   memset(pj_status, 0, sizeof pj_status);
+  memset(pj_nodes, 0, sizeof pj_nodes);
   memset(big_buf, 0, sizeof big_buf);
   memset(step_extra, 0, sizeof step_extra);
   memset(step_js, 0, sizeof step_js);
@@ -1202,6 +1234,16 @@ int main(int argc, char **argv) {
         answer = numastat_buf;
       } else if (strncmp(cmd, "fork child=", 11) == 0) {
         answer = ask_fork(t, cmd + 11);
+      } else if (strstr(cmd, " pid=t:")) {
+        /* a task named as pid: its real pid, or one no process has when it is gone */
+        static char with_pid[LINE];
+        char *p = strstr(cmd, " pid=t:");
+        char name[64];
+        sscanf(p + 7, "%63[^ ]", name);
+        int ti2 = find_task(name);
+        long real = ti2 >= 0 && tasks[ti2].alive ? tasks[ti2].pid : -1;
+        snprintf(with_pid, sizeof with_pid, "%.*s pid=%ld%s", (int)(p - cmd), cmd, real, p + 7 + strlen(name));
+        answer = ask(t, with_pid);
       } else {
         answer = ask(t, cmd);
         /* exit: the step is done when the process and its memory are gone */
