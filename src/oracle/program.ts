@@ -2,7 +2,7 @@
  * A scenario as a program for the guest runner (src/oracle/guest/runner.c), and the
  * reasons a scenario cannot run on the real kernel.
  */
-import type { AddrExpr, NodesExpr, Scenario, Step } from "../scenario/types.js";
+import type { AddrExpr, NodesExpr, PidExpr, Scenario, Step } from "../scenario/types.js";
 import { unbootable } from "./machine.js";
 
 /** The release the oracle boots. */
@@ -74,6 +74,10 @@ function nodes(n: NodesExpr): string {
 
 const u64 = (v: bigint) => String(BigInt.asUintN(64, v));
 
+/** self, t:<task> (the guest's coordinator puts the real pid in) or a raw pid */
+const pidArg = (p: PidExpr) =>
+  p.kind === "self" ? "self" : p.kind === "task" ? `t:${p.name}` : String(p.value);
+
 /** The guest command of a step, or undefined when the host answers it itself. */
 export function stepCommand(s: Step): string | undefined {
   switch (s.op) {
@@ -111,9 +115,10 @@ export function stepCommand(s: Step): string | undefined {
       return undefined;
     case "fork":
       return `fork child=${s.child}`;
+    case "migrate_pages":
+      return `migrate_pages pid=${pidArg(s.pid)} from=${nodes(s.from)} to=${nodes(s.to)} maxnode=${u64(s.maxnode)}`;
     case "move_pages": {
-      const pid =
-        s.pid.kind === "self" ? "self" : s.pid.kind === "task" ? `t:${s.pid.name}` : String(s.pid.value);
+      const pid = pidArg(s.pid);
       const runs = s.runs
         .map((r) => `${addr(r.addr)},${r.count},${r.node === null ? "q" : r.node}`)
         .join(";");

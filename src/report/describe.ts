@@ -13,7 +13,7 @@ import {
 } from "../kernel/constants.js";
 import { formatGfp } from "../kernel/gfp.js";
 import { formatNodeList } from "../kernel/nodemask.js";
-import type { AddrExpr, NodesExpr, Step } from "../scenario/types.js";
+import type { AddrExpr, NodesExpr, PidExpr, Step } from "../scenario/types.js";
 
 function addr(a: AddrExpr): string {
   switch (a.kind) {
@@ -85,6 +85,8 @@ const mbindFlags = (v: number) =>
     [MPOL_MF_LAZY, "MPOL_MF_LAZY"],
   ]);
 
+const pidText = (p: PidExpr) => (p.kind === "self" ? "" : ` pid ${p.kind === "task" ? p.name : p.value}`);
+
 export function describeStep(s: Step): string {
   switch (s.op) {
     case "mmap":
@@ -119,9 +121,11 @@ export function describeStep(s: Step): string {
       return `fork → ${s.child}`;
     case "exit":
       return "exit";
+    case "migrate_pages":
+      return `migrate_pages${pidText(s.pid)} ${nodes(s.from)} → ${nodes(s.to)}`;
     case "move_pages": {
       const n = s.runs.reduce((a, r) => a + r.count, 0);
-      const who = s.pid.kind === "self" ? "" : ` pid ${s.pid.kind === "task" ? s.pid.name : s.pid.value}`;
+      const who = pidText(s.pid);
       const first = s.runs[0]!;
       const where = s.runs.length === 1 ? `${addr(first.addr)}` : `${s.runs.length} addresses`;
       const to = s.query

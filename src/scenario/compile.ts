@@ -600,6 +600,14 @@ function compileStep(
       return { op: "fallback_order" };
     case "fork":
       return { op: "fork", child: s.child };
+    case "migrate_pages":
+      return {
+        op: "migrate_pages",
+        pid: pidExpr(s.pid, at("pid"), tasks),
+        from: parseNodesArg(s.from, at("from")),
+        to: parseNodesArg(s.to, at("to")),
+        maxnode: s.maxnode === undefined ? BigInt(MAX_NUMNODES + 1) : parseInt64(s.maxnode, at("maxnode")),
+      };
     case "move_pages": {
       const nodes = s.nodes ?? null;
       const list = Array.isArray(s.pages);

@@ -16,7 +16,7 @@ import {
   type Task,
 } from "../kernel/kernel.js";
 import { getTaskPolicy, mpolToStr } from "../kernel/mempolicy.js";
-import { movePages } from "../kernel/migrate.js";
+import { migratePages, movePages } from "../kernel/migrate.js";
 import { Nodemask } from "../kernel/nodemask.js";
 import { numaMaps, readSysNode } from "../kernel/procfs.js";
 import {
@@ -39,7 +39,7 @@ import {
   u64,
 } from "../kernel/syscalls.js";
 import { type Mismatch, recordExpectation } from "./expect.js";
-import type { AddrExpr, NodesExpr, Scenario, Step } from "./types.js";
+import type { AddrExpr, NodesExpr, PidExpr, Scenario, Step } from "./types.js";
 
 export interface StepResult {
   index: number;
@@ -233,6 +233,11 @@ function userNodes(n: NodesExpr): UserNodemask {
   return n.kind === "bits" ? { kind: "bits", bits: n.bits } : n;
 }
 
+/** The task a pid argument names: the caller, a task of the scenario, or none. */
+function pidTask(k: Kernel, self: Task, pid: PidExpr): Task | undefined {
+  return pid.kind === "self" ? self : pid.kind === "task" ? k.tasks.get(pid.name) : undefined;
+}
+
 /** The mapping of the task that holds a page, for event labels. */
 function labelFor(task: Task, maps: Map<string, Mapping>, vpn: number): string {
   const addr = BigInt(vpn) << BigInt(PAGE_SHIFT);
@@ -328,9 +333,17 @@ function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>):
       return sysFork(k, task, step.child);
     case "exit":
       return sysExit(k, task);
+    case "migrate_pages":
+      return migratePages(
+        k,
+        task,
+        pidTask(k, task, step.pid),
+        step.maxnode,
+        userNodes(step.from),
+        userNodes(step.to),
+      );
     case "move_pages": {
-      const target =
-        step.pid.kind === "self" ? task : step.pid.kind === "task" ? k.tasks.get(step.pid.name) : undefined;
+      const target = pidTask(k, task, step.pid);
       const pages: { vpn: number; node: number | null }[] = [];
       for (const r of step.runs) {
         const vpn = Number(BigInt.asUintN(64, resolveAddr(r.addr, maps)) >> BigInt(PAGE_SHIFT));

@@ -199,6 +199,14 @@ export const StepSchema = z.discriminatedUnion("op", [
   }),
   z.strictObject({ op: z.literal("exit"), ...common }),
   z.strictObject({
+    op: z.literal("migrate_pages"),
+    pid: z.union([z.string().min(1), z.number().int()]).optional(),
+    from: NodesArg,
+    to: NodesArg,
+    maxnode: Int.optional(),
+    ...common,
+  }),
+  z.strictObject({
     op: z.literal("move_pages"),
     pid: z.union([z.string().min(1), z.number().int()]).optional(),
     pages: z.union([

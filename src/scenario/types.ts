@@ -73,6 +73,7 @@ export type Step = StepBase &
     | { op: "fallback_order" }
     | { op: "fork"; child: string }
     | { op: "move_pages"; pid: PidExpr; runs: MovePagesRun[]; query: boolean; flags: bigint }
+    | { op: "migrate_pages"; pid: PidExpr; from: NodesExpr; to: NodesExpr; maxnode: bigint }
     | { op: "exit" }
   );
 

@@ -85,7 +85,8 @@ type RawStep =
       node: number | null;
       other: number | null;
       flags: number;
-    };
+    }
+  | { op: "migrate_pages"; from: RawNodes; to: RawNodes; other: number | null };
 
 interface RawScenario {
   nodes: RawNode[];
@@ -272,6 +273,15 @@ const rawStep: fc.Arbitrary<RawStep> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("fork" as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("migrate_pages" as const),
+      from: rawNodes,
+      to: rawNodes,
+      other: fc.option(fc.integer({ min: 0, max: 3 }), { freq: 3 }),
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -551,6 +561,11 @@ function build(raw: RawScenario): ScenarioFile {
       }
       case "exit":
         live.splice(live.indexOf(task), 1);
+        break;
+      case "migrate_pages":
+        if (s.other !== null) out.pid = live[s.other % live.length]!;
+        out.from = nodeList(s.from);
+        out.to = nodeList(s.to);
         break;
       case "move_pages": {
         // pages of this task's mapping, or the same addresses of another live task

@@ -699,6 +699,17 @@ static void do_step(char *op, char **kv, int nkv, char *out, size_t n) {
     } else {
       ret = p;
     }
+  } else if (strcmp(op, "migrate_pages") == 0) {
+    const char *pid_s = arg(kv, nkv, "pid");
+    long pid = strcmp(pid_s, "self") == 0 ? 0 : strtol(pid_s, NULL, 10);
+    ulong maxnode = parse_u64(arg(kv, nkv, "maxnode"));
+    ulong *tf1, *tf2;
+    ulong *from = nodemask_arg(arg(kv, nkv, "from"), maxnode, &tf1);
+    ulong *to = nodemask_arg(arg(kv, nkv, "to"), maxnode, &tf2);
+    ret = syscall(SYS_migrate_pages, pid, maxnode, from, to);
+    if (ret < 0) err = errno;
+    free(tf1);
+    free(tf2);
   } else if (strcmp(op, "move_pages") == 0) {
     /* runs=<addr>,<count>,<node|q>;... : count pages from addr, each to node (q: query) */
     const char *pid_s = arg(kv, nkv, "pid");
