@@ -191,9 +191,9 @@ function checkConservation(sc: Scenario): void {
 // --- cpusets ---------------------------------------------------------------------------
 
 /*
- * Scenarios never change cpusets after boot, so a task's mems_allowed is fixed. Every user
- * allocation (faults, shmem, migration: GFP_HIGHUSER_MOVABLE, which has __GFP_HARDWALL)
- * is then confined to it whatever the policy: the fast path filters by mems_allowed (no
+ * A task's mems_allowed changes only with its cpuset (cgroup_write, cgroup_attach), never
+ * during an allocation. Every user allocation (faults, shmem, migration: GFP_HIGHUSER_MOVABLE, which has __GFP_HARDWALL)
+ * is confined to it whatever the policy: the fast path filters by mems_allowed (no
  * policy nodemask) or checks each zone (ALLOC_CPUSET), the slow path keeps ALLOC_CPUSET
  * (the mask has __GFP_DIRECT_RECLAIM), and the cpuset is only dropped for an OOM victim's
  * reserves, which the model never gives (a killed task stops allocating). kalloc and page

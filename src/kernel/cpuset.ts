@@ -14,6 +14,8 @@ export class Cpuset {
   mems: Nodemask = Nodemask.NONE;
   effectiveCpus: readonly number[] = [];
   effectiveMems: Nodemask = Nodemask.NONE;
+  /** old_mems_allowed: the mems its tasks' pages were last moved to (a migration's source) */
+  oldMemsAllowed: Nodemask = Nodemask.NONE;
   /** cgroup v1 style flags (mem_exclusive, mem_hardwall) */
   memExclusive = false;
   memHardwall = false;

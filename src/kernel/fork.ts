@@ -28,7 +28,7 @@ export interface ForkResult {
 }
 
 export function fork(k: Kernel, parent: Task, childName: string): ForkResult {
-  const child = k.createTask(childName, parent.cpuset, parent.cpu, parent.privileged);
+  const child = k.createTask(childName, parent.cpuset, parent.cpu, parent.privileged, true);
   child.mempolicy = mpolDup(parent.mempolicy);
   child.ilPrev = parent.ilPrev;
   child.ilWeight = parent.ilWeight;

@@ -389,9 +389,12 @@ export class Kernel {
 
   // --- tasks -----------------------------------------------------------------------------
 
-  createTask(name: string, cgroup: Cpuset, cpu: number, privileged: boolean): Task {
+  /** A task in a cgroup: attached to it (at boot), or forked inside it. */
+  createTask(name: string, cgroup: Cpuset, cpu: number, privileged: boolean, forked = false): Task {
     const t = new Task(this, name, this.nextPid++, cpu, cgroup, privileged);
     t.memsAllowed = guaranteeOnlineMems(cgroup, this.nMemory);
+    // cpuset_attach() sets old_mems_allowed; the root's is N_MEMORY (cpuset_init_smp)
+    if (!forked) cgroup.oldMemsAllowed = cgroup.isRoot ? this.nMemory : cgroup.effectiveMems;
     this.tasks.set(name, t);
     return t;
   }

@@ -115,6 +115,12 @@ export function stepCommand(s: Step): string | undefined {
       return undefined;
     case "fork":
       return `fork child=${s.child}`;
+    case "cgroup_create":
+      return `cgroup_create path=${s.cgroup}`;
+    case "cgroup_write":
+      return `cgroup_write path=${s.cgroup} file=${s.file} value=${pct(s.value)}`;
+    case "cgroup_attach":
+      return `cgroup_attach path=${s.cgroup}`;
     case "migrate_pages":
       return `migrate_pages pid=${pidArg(s.pid)} from=${nodes(s.from)} to=${nodes(s.to)} maxnode=${u64(s.maxnode)}`;
     case "move_pages": {

@@ -121,6 +121,12 @@ export function describeStep(s: Step): string {
       return `fork → ${s.child}`;
     case "exit":
       return "exit";
+    case "cgroup_create":
+      return `mkdir ${s.cgroup}`;
+    case "cgroup_write":
+      return `echo ${s.value} > ${s.cgroup === "/" ? "" : s.cgroup}/${s.file}`;
+    case "cgroup_attach":
+      return `attach to ${s.cgroup}`;
     case "migrate_pages":
       return `migrate_pages${pidText(s.pid)} ${nodes(s.from)} → ${nodes(s.to)}`;
     case "move_pages": {

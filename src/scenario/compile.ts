@@ -438,6 +438,12 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
       return a;
     };
     if (MODEL_ONLY.has(s.op)) modelOnly.add(s.op);
+    if (s.op.startsWith("cgroup_") && cgroups.some((c) => c.memHardwall || c.memExclusive)) {
+      throw new FieldError(
+        [...path, "op"],
+        "cgroup changes are modelled for cgroup v2 only; this scenario's cgroups use cgroup v1 flags (mem_hardwall, mem_exclusive)",
+      );
+    }
     const base = { index, task, expect: compileExpect(s.expect, [...path, "expect"]), comment: s.comment };
     steps.push({ ...base, ...compileStep(s, path, addr, known, tasks) } as Step);
   });
@@ -600,6 +606,12 @@ function compileStep(
       return { op: "fallback_order" };
     case "fork":
       return { op: "fork", child: s.child };
+    case "cgroup_create":
+      return { op: "cgroup_create", cgroup: s.cgroup };
+    case "cgroup_write":
+      return { op: "cgroup_write", cgroup: s.cgroup, file: s.file, value: String(s.value) };
+    case "cgroup_attach":
+      return { op: "cgroup_attach", cgroup: s.cgroup };
     case "migrate_pages":
       return {
         op: "migrate_pages",

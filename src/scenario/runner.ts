@@ -4,6 +4,7 @@
  */
 
 import { getDesign } from "../designs/index.js";
+import { cgroupAttach, cgroupCreate, cgroupWrite } from "../kernel/cgroupfs.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "../kernel/constants.js";
 import type { Design } from "../kernel/design.js";
 import {
@@ -333,6 +334,12 @@ function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>):
       return sysFork(k, task, step.child);
     case "exit":
       return sysExit(k, task);
+    case "cgroup_create":
+      return cgroupCreate(k, step.cgroup);
+    case "cgroup_write":
+      return cgroupWrite(k, step.cgroup, step.file, step.value);
+    case "cgroup_attach":
+      return cgroupAttach(k, task, step.cgroup);
     case "migrate_pages":
       return migratePages(
         k,

@@ -38,6 +38,11 @@ export const Int = z.union([z.number().int(), z.string().regex(/^-?(0x[0-9a-fA-F
 export const MOVE_PAGES_MAX = 65536;
 export const MOVE_PAGES_LIST_MAX = 1024;
 
+/** A cgroup: "/" or /name/name... */
+const CgroupPath = z.string().regex(/^\/([A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*)?$/, {
+  error: "a cgroup path: / or /name/... (letters, digits, _ . -)",
+});
+
 export const DESIGN_IDS = [
   "mainline",
   "cdm-v3",
@@ -198,6 +203,15 @@ export const StepSchema = z.discriminatedUnion("op", [
     ...common,
   }),
   z.strictObject({ op: z.literal("exit"), ...common }),
+  z.strictObject({ op: z.literal("cgroup_create"), cgroup: CgroupPath, ...common }),
+  z.strictObject({
+    op: z.literal("cgroup_write"),
+    cgroup: CgroupPath,
+    file: z.enum(["cpuset.mems", "cpuset.cpus", "cpuset.cpus.partition"]),
+    value: z.union([z.string(), z.number().int().nonnegative()]),
+    ...common,
+  }),
+  z.strictObject({ op: z.literal("cgroup_attach"), cgroup: CgroupPath, ...common }),
   z.strictObject({
     op: z.literal("migrate_pages"),
     pid: z.union([z.string().min(1), z.number().int()]).optional(),
@@ -226,7 +240,7 @@ export const ScenarioSchema = z.strictObject({
   design: z.enum(DESIGN_IDS).optional(),
   kernel: KernelSchema.optional(),
   machine: MachineSchema,
-  cgroups: z.record(z.string().regex(/^\/([A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*)?$/), CgroupSchema).optional(),
+  cgroups: z.record(CgroupPath, CgroupSchema).optional(),
   tasks: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/), TaskSchema).optional(),
   steps: z.array(StepSchema).max(100000).optional(),
 });

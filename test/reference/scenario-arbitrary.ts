@@ -86,7 +86,9 @@ type RawStep =
       other: number | null;
       flags: number;
     }
-  | { op: "migrate_pages"; from: RawNodes; to: RawNodes; other: number | null };
+  | { op: "migrate_pages"; from: RawNodes; to: RawNodes; other: number | null }
+  | { op: "cgroup_write"; cgroup: number; mems: RawNodes; cpus: number | null }
+  | { op: "cgroup_attach"; cgroup: number };
 
 interface RawScenario {
   nodes: RawNode[];
@@ -273,6 +275,22 @@ const rawStep: fc.Arbitrary<RawStep> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("fork" as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("cgroup_write" as const),
+      cgroup: fc.integer({ min: 0, max: 3 }),
+      mems: rawNodes,
+      cpus: fc.option(fc.integer({ min: 0, max: 255 }), { freq: 3 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant("cgroup_attach" as const),
+      cgroup: fc.integer({ min: 0, max: 3 }),
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -561,6 +579,28 @@ function build(raw: RawScenario): ScenarioFile {
       }
       case "exit":
         live.splice(live.indexOf(task), 1);
+        break;
+      case "cgroup_write":
+        // cgroup v2 only: with cgroup v1 flags the step becomes a harmless numastat
+        if (v1) {
+          out.op = "numastat";
+          break;
+        }
+        out.cgroup = cgPaths[s.cgroup % cgPaths.length]!;
+        if (s.cpus === null) {
+          out.file = "cpuset.mems";
+          out.value = (nodeList(s.mems) ?? []).join(",");
+        } else {
+          out.file = "cpuset.cpus";
+          out.value = cpus.filter((_, j) => s.cpus! & (1 << j)).join(",");
+        }
+        break;
+      case "cgroup_attach":
+        if (v1) {
+          out.op = "numastat";
+          break;
+        }
+        out.cgroup = cgPaths[s.cgroup % cgPaths.length]!;
         break;
       case "migrate_pages":
         if (s.other !== null) out.pid = live[s.other % live.length]!;

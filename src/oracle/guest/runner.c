@@ -1042,6 +1042,89 @@ static void start_tasks(void) {
   for (int i = 0; i < ntasks; i++) close(tasks[i].chfd);
 }
 
+static void enable_cpuset(const char *cg);
+static char cgroups_made[64][256];
+static int ncg;
+
+/* The lowest CPU of a list such as "0-3,8" that contains `cpu`, or -1. */
+static int cpu_in_list(const char *list, int cpu, int *lowest) {
+  int found = 0;
+  *lowest = -1;
+  for (const char *p = list; *p;) {
+    int a = (int)strtol(p, (char **)&p, 10), b = a;
+    if (*p == '-') b = (int)strtol(p + 1, (char **)&p, 10);
+    if (*lowest < 0 || a < *lowest) *lowest = a;
+    if (cpu >= a && cpu <= b) found = 1;
+    if (*p == ',') p++;
+    else break;
+  }
+  return found;
+}
+
+/* The scenario keeps tasks pinned: to their CPU if their cpuset allows it, else to its lowest. */
+static void keep_pinned(struct task_def *t) {
+  char path[512], file[600], list[4096];
+  cg_path(path, sizeof path, t->cgroup);
+  snprintf(file, sizeof file, "%s/cpuset.cpus.effective", path);
+  if (read_file(file, list, sizeof list) <= 0) return;
+  int lowest;
+  if (!cpu_in_list(list, t->cpu, &lowest) && lowest >= 0) t->cpu = lowest;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(t->cpu, &set);
+  sched_setaffinity(t->pid, sizeof set, &set);
+}
+
+/* cgroup_create / cgroup_write / cgroup_attach: done by the coordinator, as root. */
+static char *cgroup_op(struct task_def *t, char *cmd) {
+  static char answer[256];
+  char op[32], pathk[256], path[512], file[600];
+  char *kv[8];
+  int nkv = 0;
+  sscanf(cmd, "%31s", op);
+  for (char *p = strtok(cmd + strlen(op), " "); p && nkv < 8; p = strtok(NULL, " ")) kv[nkv++] = p;
+  snprintf(pathk, sizeof pathk, "%s", arg(kv, nkv, "path"));
+  cg_path(path, sizeof path, pathk);
+  int err = 0;
+  if (strcmp(op, "cgroup_create") == 0) {
+    char parent[256];
+    snprintf(parent, sizeof parent, "%s", pathk);
+    char *slash = strrchr(parent, '/');
+    if (slash == parent) parent[1] = 0;
+    else if (slash) *slash = 0;
+    enable_cpuset(parent);
+    if (mkdir(path, 0755) < 0) err = errno;
+    else if (ncg < 64) snprintf(cgroups_made[ncg++], 256, "%s", pathk);
+  } else if (strcmp(op, "cgroup_write") == 0) {
+    char *value = arg(kv, nkv, "value");
+    pct_decode(value);
+    snprintf(file, sizeof file, "%s/%s", path, arg(kv, nkv, "file"));
+    /* as echo writes it: the value and a newline (kernfs strips it) */
+    char line[4200];
+    snprintf(line, sizeof line, "%s\n", value);
+    int e = write_file(file, line);
+    if (e < 0) err = -e;
+    /* a cpuset.cpus write resets the affinity of the tasks below */
+    for (int i = 0; i < ntasks; i++)
+      if (tasks[i].alive) keep_pinned(&tasks[i]);
+  } else if (strcmp(op, "cgroup_attach") == 0) {
+    char me[32];
+    snprintf(me, sizeof me, "%d", t->pid);
+    snprintf(file, sizeof file, "%s/cgroup.procs", path);
+    int e = write_file(file, me);
+    if (e < 0) err = -e;
+    else {
+      snprintf(t->cgroup, sizeof t->cgroup, "%s", pathk);
+      keep_pinned(t);
+    }
+  } else {
+    err = ENOSYS;
+  }
+  if (err) snprintf(answer, sizeof answer, "{\"ret\":-1,\"errno\":\"%s\"}", errno_name(err));
+  else snprintf(answer, sizeof answer, "{\"ret\":0,\"errno\":null}");
+  return answer;
+}
+
 /* A fork step: the parent forks; the child serves the channel prepared for it. */
 static char *ask_fork(struct task_def *parent, const char *child_name) {
   int ci = find_task(child_name);
@@ -1089,9 +1172,6 @@ static void end_scenario(void) {
   emit("@@E %d\n", scen_index);
   flush_out();
 }
-
-static char cgroups_made[64][256];
-static int ncg;
 
 static void remove_cgroups(void) {
   for (int i = ncg - 1; i >= 0; i--) {
@@ -1245,6 +1325,8 @@ int main(int argc, char **argv) {
         answer = numastat_buf;
       } else if (strncmp(cmd, "fork child=", 11) == 0) {
         answer = ask_fork(t, cmd + 11);
+      } else if (strncmp(cmd, "cgroup_", 7) == 0) {
+        answer = cgroup_op(t, cmd);
       } else if (strstr(cmd, " pid=t:")) {
         /* a task named as pid: its real pid, or one no process has when it is gone */
         static char with_pid[LINE];
@@ -1259,6 +1341,9 @@ int main(int argc, char **argv) {
         answer = ask(t, cmd);
         /* exit: the step is done when the process and its memory are gone */
         if (answer && strcmp(cmd, "exit") == 0) task_gone(t, 10000);
+        /* the coordinator follows the task's CPU (cpuset changes keep it pinned there) */
+        if (answer && strncmp(cmd, "sched_setaffinity cpu=", 22) == 0 && strncmp(answer, "{\"ret\":0,", 9) == 0)
+          t->cpu = atoi(cmd + 22);
       }
       if (answer) {
         emit("@@R %d %d %s\n", scen_index, step, answer);
