@@ -66,6 +66,11 @@ export const MODE_FLAG_NAMES: ReadonlyArray<[number, string]> = [
 ];
 
 /** Every symbolic integer a scenario may use in a syscall argument. */
+/** madvise advice (include/uapi/asm-generic/mman-common.h) */
+export const MADV_DONTNEED = 4;
+export const MADV_HUGEPAGE = 14;
+export const MADV_NOHUGEPAGE = 15;
+
 export const SYMBOLS: Readonly<Record<string, number>> = {
   MPOL_DEFAULT,
   MPOL_PREFERRED,
@@ -96,9 +101,9 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
   MAP_POPULATE: 0x8000,
   MAP_HUGETLB: 0x40000,
   MAP_FIXED_NOREPLACE: 0x100000,
-  MADV_DONTNEED: 4,
-  MADV_HUGEPAGE: 14,
-  MADV_NOHUGEPAGE: 15,
+  MADV_DONTNEED,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
 };
 
 export const PROT_READ = 1;

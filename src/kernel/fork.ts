@@ -41,6 +41,7 @@ export function fork(k: Kernel, parent: Task, childName: string): ForkResult {
     const c = new Vma(v.start, v.end, v.pgoff, v.prot, v.flags, mpolDup(v.policy), v.object);
     if (v.object) v.object.mappers++;
     if (v.anonVma !== null) c.anonVma = k.newAnonVmaId();
+    c.hugepage = v.hugepage;
     child.mm.vmas.push(c);
     if (v.anonVma === null) continue; // vma_needs_copy(): the child faults it in
     const stop = copyTables(k, parent, child.mm, v.start, v.end);

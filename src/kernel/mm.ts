@@ -62,6 +62,8 @@ export class Vma {
   readonly object: ShmemObject | null;
   /** vma->anon_vma (an id), set by the first write fault of a private mapping */
   anonVma: number | null = null;
+  /** VM_HUGEPAGE / VM_NOHUGEPAGE (madvise), or neither */
+  hugepage: "huge" | "nohuge" | null = null;
 
   constructor(
     start: number,
@@ -150,6 +152,7 @@ export class Mm {
   splitVma(v: Vma, at: number): Vma {
     const upper = new Vma(at, v.end, v.pgoff + (at - v.start), v.prot, v.flags, v.policy, v.object);
     upper.anonVma = v.anonVma;
+    upper.hugepage = v.hugepage;
     if (v.object) v.object.mappers++;
     v.end = at;
     this.insertVma(upper);
@@ -166,6 +169,7 @@ export class Mm {
       a.end === b.start &&
       a.prot === b.prot &&
       a.flags === b.flags &&
+      a.hugepage === b.hugepage &&
       a.object === b.object &&
       a.pgoff + (a.end - a.start) === b.pgoff &&
       mpolEqual(a.policy, b.policy) &&
@@ -183,6 +187,7 @@ export class Mm {
       mpolEqual(a.policy, b.policy) &&
       a.object === b.object &&
       a.flags === b.flags &&
+      a.hugepage === b.hugepage &&
       b.pgoff === a.pgoff + (b.start - a.start)
     );
   }
@@ -205,6 +210,19 @@ export class Mm {
       return;
     }
     v.anonVma = newId();
+  }
+
+  /**
+   * Give [start, end) of a VMA an attribute (mbind_range, madvise_update_vma): split the VMA
+   * at the range's edges, change the part inside, then merge it with its neighbours where
+   * they now match (vma_merge). Returns the VMA that holds the range afterwards.
+   */
+  modifyRange(v: Vma, start: number, end: number, change: (part: Vma) => void): Vma {
+    let cur = v;
+    if (cur.start < start) cur = this.splitVma(cur, start);
+    if (cur.end > end) this.splitVma(cur, end);
+    change(cur);
+    return this.mergeAround(cur);
   }
 
   /** vma_merge() around the VMA at index i: merge it with its neighbours where allowed. */

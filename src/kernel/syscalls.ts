@@ -267,11 +267,7 @@ export function sysMbind(
   // mbind_range() on every VMA of the range
   for (const v of task.mm.vmasIn(sv, ev)) {
     if (mpolEqual(v.policy, pol)) continue;
-    let cur = v;
-    if (cur.start < sv) cur = task.mm.splitVma(cur, sv);
-    if (cur.end > ev) task.mm.splitVma(cur, ev);
-    vmaReplacePolicy(cur, pol);
-    task.mm.mergeAround(cur);
+    task.mm.modifyRange(v, sv, ev, (cur) => vmaReplacePolicy(cur, pol));
   }
 
   let nrFailed = 0;
@@ -419,13 +415,7 @@ export function sysSetMempolicyHomeNode(
       break;
     }
     np.homeNode = Number(hn);
-    let cur = v;
-    if (!mpolEqual(cur.policy, np)) {
-      if (cur.start < sv) cur = task.mm.splitVma(cur, sv);
-      if (cur.end > ev) task.mm.splitVma(cur, ev);
-      vmaReplacePolicy(cur, np);
-      task.mm.mergeAround(cur);
-    }
+    if (!mpolEqual(v.policy, np)) task.mm.modifyRange(v, sv, ev, (cur) => vmaReplacePolicy(cur, np));
     err = null;
   }
   return err ? fail(err) : ok();

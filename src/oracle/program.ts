@@ -115,6 +115,8 @@ export function stepCommand(s: Step): string | undefined {
       return undefined;
     case "fork":
       return `fork child=${s.child}`;
+    case "madvise":
+      return `madvise addr=${addr(s.addr)} len=${length(s.addr, s.length)} advice=${s.advice}`;
     case "cgroup_create":
       return `cgroup_create path=${s.cgroup}`;
     case "cgroup_write":

@@ -85,6 +85,8 @@ const mbindFlags = (v: number) =>
     [MPOL_MF_LAZY, "MPOL_MF_LAZY"],
   ]);
 
+const MADVICE: Record<number, string> = { 4: "MADV_DONTNEED", 14: "MADV_HUGEPAGE", 15: "MADV_NOHUGEPAGE" };
+
 const pidText = (p: PidExpr) => (p.kind === "self" ? "" : ` pid ${p.kind === "task" ? p.name : p.value}`);
 
 export function describeStep(s: Step): string {
@@ -121,6 +123,8 @@ export function describeStep(s: Step): string {
       return `fork → ${s.child}`;
     case "exit":
       return "exit";
+    case "madvise":
+      return `madvise ${addr(s.addr)} ${size(s.length)} ${MADVICE[s.advice] ?? s.advice}`;
     case "cgroup_create":
       return `mkdir ${s.cgroup}`;
     case "cgroup_write":

@@ -4,6 +4,7 @@
  * schema cannot express. Errors name the field; the loader adds file, line and column.
  */
 import {
+  MADV_HUGEPAGE,
   MAP_ANONYMOUS,
   MAP_PRIVATE,
   MAX_NUMNODES,
@@ -13,6 +14,7 @@ import {
   SYMBOLS,
 } from "../kernel/constants.js";
 import { GFP_SYMBOLS } from "../kernel/gfp.js";
+import { MODELLED_ADVICE, VALID_ADVICE } from "../kernel/madvise.js";
 import { parseList } from "../kernel/nodemask.js";
 import type { MachineSpec, NodeSpec } from "../kernel/topology.js";
 import { getPreset, presetIds } from "../topology-io/presets.js";
@@ -454,6 +456,15 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
       "NUMA balancing is not modelled yet; remove the key or set it to false",
     );
   }
+  if (
+    input.kernel?.thp === "madvise" &&
+    steps.some((s) => s.op === "madvise" && s.advice === MADV_HUGEPAGE)
+  ) {
+    throw new FieldError(
+      ["kernel", "thp"],
+      "transparent huge page faults are not modelled yet: with thp madvise, MADV_HUGEPAGE would give them; use never",
+    );
+  }
   if (input.kernel?.thp === "always") {
     throw new FieldError(
       ["kernel", "thp"],
@@ -606,6 +617,18 @@ function compileStep(
       return { op: "fallback_order" };
     case "fork":
       return { op: "fork", child: s.child };
+    case "madvise": {
+      const a = addr(s.addr, "addr");
+      const advice = parseFlags(s.advice, at("advice"), SYMBOLS);
+      // advice Linux accepts but cdmsim does not model would be silently wrong
+      if (VALID_ADVICE.has(advice) && !MODELLED_ADVICE.has(advice)) {
+        throw new FieldError(
+          at("advice"),
+          `advice ${advice} is not modelled (MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE are)`,
+        );
+      }
+      return { op: "madvise", addr: a, length: defaultLength(s.length, at("length"), a), advice };
+    }
     case "cgroup_create":
       return { op: "cgroup_create", cgroup: s.cgroup };
     case "cgroup_write":

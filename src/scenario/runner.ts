@@ -16,6 +16,7 @@ import {
   type NumaStat,
   type Task,
 } from "../kernel/kernel.js";
+import { madvise } from "../kernel/madvise.js";
 import { getTaskPolicy, mpolToStr } from "../kernel/mempolicy.js";
 import { migratePages, movePages } from "../kernel/migrate.js";
 import { Nodemask } from "../kernel/nodemask.js";
@@ -334,6 +335,14 @@ function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>):
       return sysFork(k, task, step.child);
     case "exit":
       return sysExit(k, task);
+    case "madvise":
+      return madvise(
+        k,
+        task,
+        resolveAddr(step.addr, maps),
+        resolveLength(step.addr, step.length, maps),
+        step.advice,
+      );
     case "cgroup_create":
       return cgroupCreate(k, step.cgroup);
     case "cgroup_write":

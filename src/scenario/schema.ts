@@ -203,6 +203,13 @@ export const StepSchema = z.discriminatedUnion("op", [
     ...common,
   }),
   z.strictObject({ op: z.literal("exit"), ...common }),
+  z.strictObject({
+    op: z.literal("madvise"),
+    addr: Addr,
+    length: Size.optional(),
+    advice: Flags,
+    ...common,
+  }),
   z.strictObject({ op: z.literal("cgroup_create"), cgroup: CgroupPath, ...common }),
   z.strictObject({
     op: z.literal("cgroup_write"),

@@ -88,7 +88,8 @@ type RawStep =
     }
   | { op: "migrate_pages"; from: RawNodes; to: RawNodes; other: number | null }
   | { op: "cgroup_write"; cgroup: number; mems: RawNodes; cpus: number | null }
-  | { op: "cgroup_attach"; cgroup: number };
+  | { op: "cgroup_attach"; cgroup: number }
+  | { op: "madvise"; map: number; range: RawRange; advice: string };
 
 interface RawScenario {
   nodes: RawNode[];
@@ -275,6 +276,15 @@ const rawStep: fc.Arbitrary<RawStep> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("fork" as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("madvise" as const),
+      map: mapIdx,
+      range: rawRange,
+      advice: fc.constantFrom("MADV_DONTNEED", "MADV_DONTNEED", "MADV_HUGEPAGE", "MADV_NOHUGEPAGE"),
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -579,6 +589,10 @@ function build(raw: RawScenario): ScenarioFile {
       }
       case "exit":
         live.splice(live.indexOf(task), 1);
+        break;
+      case "madvise":
+        Object.assign(out, target(task, s.map, s.range));
+        out.advice = s.advice;
         break;
       case "cgroup_write":
         // cgroup v2 only: with cgroup v1 flags the step becomes a harmless numastat

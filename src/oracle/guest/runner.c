@@ -699,6 +699,10 @@ static void do_step(char *op, char **kv, int nkv, char *out, size_t n) {
     } else {
       ret = p;
     }
+  } else if (strcmp(op, "madvise") == 0) {
+    ret = syscall(SYS_madvise, resolve_addr(arg(kv, nkv, "addr")), resolve_len(arg(kv, nkv, "len")),
+                  (int)parse_u64(arg(kv, nkv, "advice")));
+    if (ret < 0) err = errno;
   } else if (strcmp(op, "migrate_pages") == 0) {
     const char *pid_s = arg(kv, nkv, "pid");
     long pid = strcmp(pid_s, "self") == 0 ? 0 : strtol(pid_s, NULL, 10);

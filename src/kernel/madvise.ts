@@ -1,0 +1,82 @@
+/**
+ * madvise(2) (mm/madvise.c do_madvise, madvise_walk_vmas, madvise_vma_behavior) for the
+ * advice placement cares about:
+ *
+ * - MADV_DONTNEED (madvise_dontneed_free -> zap_page_range): the range's pages are unmapped;
+ *   private ones are freed (a page shared copy-on-write loses a mapper), shared memory
+ *   keeps its pages in the object. The page tables stay. A later read maps the zero page,
+ *   a later write allocates anew.
+ * - MADV_HUGEPAGE / MADV_NOHUGEPAGE (hugepage_madvise): set VM_HUGEPAGE or VM_NOHUGEPAGE on
+ *   the range, splitting and merging VMAs (madvise_update_vma). With transparent huge
+ *   pages off this changes no placement, only the VMAs (numa_maps shows one line each).
+ *
+ * The start must be page aligned and the advice known (EINVAL); a range over unmapped
+ * addresses is advised where it is mapped and then fails with ENOMEM.
+ */
+import { MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, PAGE_SHIFT, PAGE_SIZE } from "./constants.js";
+import { unmapPages } from "./cow.js";
+import type { Kernel, Task } from "./kernel.js";
+import type { Vma } from "./mm.js";
+
+/** The advice cdmsim models. */
+export const MODELLED_ADVICE: ReadonlySet<number> = new Set([MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE]);
+
+/**
+ * madvise_behavior_valid() on Debian's 6.1 (KSM, THP and memory failure built in): NORMAL,
+ * RANDOM, SEQUENTIAL, WILLNEED, DONTNEED, FREE, REMOVE, DONTFORK, DOFORK, MERGEABLE,
+ * UNMERGEABLE, HUGEPAGE, NOHUGEPAGE, DONTDUMP, DODUMP, WIPEONFORK, KEEPONFORK, COLD,
+ * PAGEOUT, POPULATE_READ, POPULATE_WRITE, DONTNEED_LOCKED, COLLAPSE, HWPOISON, SOFT_OFFLINE.
+ */
+export const VALID_ADVICE: ReadonlySet<number> = new Set([
+  0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 100, 101,
+]);
+
+export function madvise(
+  k: Kernel,
+  task: Task,
+  start: bigint,
+  lenIn: bigint,
+  advice: number,
+): { ret: number; errno: string | null } {
+  const fail = (errno: string) => ({ ret: -1, errno });
+  if (!VALID_ADVICE.has(advice)) return fail("EINVAL");
+  const PAGE = BigInt(PAGE_SIZE);
+  const st = BigInt.asUintN(64, start);
+  if (st % PAGE) return fail("EINVAL");
+  const len = BigInt.asUintN(64, (BigInt.asUintN(64, lenIn) + PAGE - 1n) & ~(PAGE - 1n));
+  if (lenIn !== 0n && len === 0n) return fail("EINVAL"); // rounded up from a small negative
+  const end = st + len;
+  if (end >= 1n << 64n) return fail("EINVAL");
+  if (end === st) return { ret: 0, errno: null };
+  // beyond the user address space nothing is mapped
+  const top = Number.MAX_SAFE_INTEGER;
+  const sv = Number(st >> BigInt(PAGE_SHIFT));
+  const ev = end >> BigInt(PAGE_SHIFT) > BigInt(top) ? top : Number(end >> BigInt(PAGE_SHIFT));
+
+  // madvise_walk_vmas(): holes are skipped and reported at the end
+  let unmapped = false;
+  let cur = sv;
+  for (const v of task.mm.vmasIn(sv, ev)) {
+    if (v.start > cur) unmapped = true;
+    const a = Math.max(cur, v.start);
+    const b = Math.min(ev, v.end);
+    advise(k, task, v, a, b, advice);
+    cur = b;
+  }
+  if (cur < ev) unmapped = true;
+  return unmapped ? fail("ENOMEM") : { ret: 0, errno: null };
+}
+
+function advise(k: Kernel, task: Task, v: Vma, a: number, b: number, advice: number): void {
+  if (advice === MADV_DONTNEED) {
+    // zap_page_range(): the ptes go; the zero page and a shared object's pages are not ours
+    const gone = task.mm.pte.removeRange(a, b);
+    if (!v.object) k.freePages(unmapPages(gone));
+    return;
+  }
+  const flag = advice === MADV_HUGEPAGE ? "huge" : "nohuge";
+  if (v.hugepage === flag) return;
+  task.mm.modifyRange(v, a, b, (part) => {
+    part.hugepage = flag;
+  });
+}
