@@ -98,7 +98,8 @@ function updateNodemask(k: Kernel, cs: Cpuset, value: string): CgroupResult {
   const ids = parseKernelList(value, MAX_NUMNODES);
   if (typeof ids === "string") return fail(ids);
   const trial = Nodemask.from(ids);
-  if (!trial.isSubsetOf(k.nMemory)) return fail("EINVAL");
+  // top_cpuset.mems_allowed: N_MEMORY at boot (cgroup v2 does not follow hotplug there)
+  if (!trial.isSubsetOf(k.root.mems)) return fail("EINVAL");
   if (trial.equals(cs.mems)) return ok;
   // validate_change(): a cpuset with tasks cannot lose all its mems
   if (populated(k, cs) && !cs.mems.isEmpty() && trial.isEmpty()) return fail("ENOSPC");
@@ -126,8 +127,9 @@ function updateCpumask(k: Kernel, cs: Cpuset, value: string): CgroupResult {
  * the tasks of each cpuset whose effective mems changed are updated (update_tasks_nodemask),
  * parents before children, and every task stays on an allowed CPU.
  */
-function applyMaskChange(k: Kernel): void {
+function applyMaskChange(k: Kernel, change?: () => void): void {
   const before = new Map([...k.cgroups.values()].map((c) => [c, c.effectiveMems]));
+  change?.();
   updateEffective(k.root);
   const preorder = (c: Cpuset): Cpuset[] => [c, ...c.children.flatMap(preorder)];
   for (const c of preorder(k.root)) {
@@ -135,6 +137,17 @@ function applyMaskChange(k: Kernel): void {
   }
   for (const t of k.tasks.values()) keepPinned(t);
   k.refreshCpusets();
+}
+
+/**
+ * cpuset_hotplug_workfn() after memory went online or offline: the root's effective mems
+ * are N_MEMORY again and every cpuset's follow (hotplug_update_tasks), with
+ * the tasks of those that changed rebound as for a write of cpuset.mems.
+ */
+export function cpusetHotplug(k: Kernel): void {
+  applyMaskChange(k, () => {
+    k.root.effectiveMems = k.nMemory;
+  });
 }
 
 /** The task stays on its CPU if the cpuset allows it, else goes to the cpuset's lowest. */
@@ -150,7 +163,8 @@ function updateTasksNodemask(k: Kernel, cs: Cpuset): void {
     if (!t.alive || t.cpuset !== cs) continue;
     changeTaskNodemask(t, newmems);
     for (const v of t.mm.vmas) mpolRebindPolicy(v.policy, cs.effectiveMems); // mpol_rebind_mm
-    migrateMm(k, t, cs.oldMemsAllowed, newmems);
+    // is_memory_migrate(): set on every cpuset cgroup v2 creates, not on the static root
+    if (!cs.isRoot) migrateMm(k, t, cs.oldMemsAllowed, newmems);
   }
   cs.oldMemsAllowed = newmems;
 }

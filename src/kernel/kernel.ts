@@ -45,6 +45,8 @@ export interface KernelOptions {
   minFreeKbytes?: number;
   /** transparent_hugepage= at boot */
   thp?: "never" | "madvise" | "always";
+  /** pages of the initrd reserved during boot (zone.ts INITRD_PAGES) */
+  initrdPages?: number;
   /** weighted-interleave weights (node → 1..255) */
   weights?: ReadonlyMap<number, number>;
   design: Design;
@@ -150,7 +152,13 @@ export class Kernel {
   /** every zone by id (the value stored in page tables) */
   readonly zoneById: Zone[] = [];
   minFreeKbytes: number;
+  /** user_min_free_kbytes: what the administrator wrote to vm.min_free_kbytes (-1: nothing) */
+  readonly userMinFreeKbytes: number;
+  /** transparent huge pages enabled (khugepaged keeps min_free_kbytes up) */
+  readonly thpEnabled: boolean;
   readonly reservedPages: Map<number, number>;
+  /** memory_block_size_bytes() in pages */
+  readonly blockPages: number;
   /** node_states[] */
   online!: Nodemask;
   nMemory!: Nodemask;
@@ -196,10 +204,17 @@ export class Kernel {
     this.allocate = opts.allocator ?? allocateRun;
     this.pageTableFactory = opts.pageTable ?? (() => new ExtentMap());
     this.designCtx = { cdmNodes: new Set(machine.nodes.filter((n) => n.cdm).map((n) => n.id)) };
-    const layout = layoutZones(this.topo, { minFreeKbytes: opts.minFreeKbytes, thp: opts.thp });
+    const layout = layoutZones(this.topo, {
+      minFreeKbytes: opts.minFreeKbytes,
+      thp: opts.thp,
+      initrdPages: opts.initrdPages,
+    });
     this.zones = layout.zones;
     this.minFreeKbytes = layout.minFreeKbytes;
     this.reservedPages = layout.reservedPages;
+    this.blockPages = layout.blockPages;
+    this.userMinFreeKbytes = opts.minFreeKbytes ?? -1;
+    this.thpEnabled = opts.thp !== undefined && opts.thp !== "never";
     for (const id of this.topo.nodeIds) {
       for (const z of this.zones.get(id)!) {
         z.id = this.zoneById.length;
@@ -226,7 +241,7 @@ export class Kernel {
   }
 
   /** Node states from the zones (node_states_set_node, check_for_memory). */
-  private computeNodeStates(): void {
+  computeNodeStates(): void {
     const memory: number[] = [];
     const normal: number[] = [];
     const cpu: number[] = [];
@@ -239,8 +254,9 @@ export class Kernel {
       if (hasMem) memory.push(id);
       if (hasNormal) normal.push(id);
       if (hasCpu) cpu.push(id);
-      // x86 onlines memoryless nodes that have CPUs (init_memory_less_node)
-      if (hasMem || hasCpu) online.push(id);
+      // x86 onlines memoryless nodes that have CPUs (init_memory_less_node); a node whose
+      // memory went offline stays online (only removing it would offline it)
+      if (hasMem || hasCpu || this.online?.has(id)) online.push(id);
     }
     this.nMemory = Nodemask.from(memory);
     this.nNormalMemory = Nodemask.from(normal);
@@ -388,6 +404,18 @@ export class Kernel {
   }
 
   // --- tasks -----------------------------------------------------------------------------
+
+  private adminTask: Task | undefined;
+
+  /**
+   * The administrator that writes sysfs files (memory hotplug): root, in the root cpuset,
+   * on the lowest CPU, with the default policy; not one of the scenario's tasks.
+   */
+  get admin(): Task {
+    this.adminTask ??= new Task(this, "(admin)", 1, Math.min(...this.topo.allCpus()), this.root, true);
+    this.adminTask.memsAllowed = guaranteeOnlineMems(this.root, this.nMemory);
+    return this.adminTask;
+  }
 
   /** A task in a cgroup: attached to it (at boot), or forked inside it. */
   createTask(name: string, cgroup: Cpuset, cpu: number, privileged: boolean, forked = false): Task {

@@ -19,7 +19,7 @@ import { __GFP_THISNODE, GFP_HIGHUSER_MOVABLE } from "./gfp.js";
 import type { Kernel, Task } from "./kernel.js";
 import type { Vma } from "./mm.js";
 import { Nodemask } from "./nodemask.js";
-import { nodeAllocPlan } from "./policy-alloc.js";
+import { type AllocPlan, nodeAllocPlan } from "./policy-alloc.js";
 import { mapcountRuns, migrateMapped } from "./rmap.js";
 import { getNodes, type UserNodemask } from "./syscalls.js";
 
@@ -48,6 +48,23 @@ export function migrateToNode(
   ranges: readonly MigrateRange[],
   nid: number,
 ): boolean {
+  return migrateRanges(
+    k,
+    caller,
+    target,
+    ranges,
+    nodeAllocPlan(GFP_HIGHUSER_MOVABLE | __GFP_THISNODE, 0, nid),
+  );
+}
+
+/** Migrate pages of a task to new pages that `plan` allocates, in order (see migrateToNode). */
+export function migrateRanges(
+  k: Kernel,
+  caller: Task,
+  target: Task,
+  ranges: readonly MigrateRange[],
+  plan: AllocPlan,
+): boolean {
   const total = ranges.reduce((a, r) => a + r.end - r.start, 0);
   if (!total) return true;
   // allocation index → range: the ranges laid end to end
@@ -57,7 +74,6 @@ export function migrateToNode(
     offsets.push(acc);
     acc += r.end - r.start;
   }
-  const plan = nodeAllocPlan(GFP_HIGHUSER_MOVABLE | __GFP_THISNODE, 0, nid);
   const r = k.allocate(k, caller, plan, total, "migrate", 0, "none", (first, seg) => {
     let i = first;
     const end = first + seg.count;
@@ -263,7 +279,7 @@ export function doMigratePages(
  * queue_pages_range() over the whole address space with the nodemask {node}: the pages on
  * that node, in address order; without MPOL_MF_MOVE_ALL only those mapped once.
  */
-function pagesOnNode(k: Kernel, task: Task, node: number, moveAll: boolean): MigrateRange[] {
+export function pagesOnNode(k: Kernel, task: Task, node: number, moveAll: boolean): MigrateRange[] {
   const out: MigrateRange[] = [];
   const add = (vma: Vma, start: number, end: number) => {
     const last = out[out.length - 1];

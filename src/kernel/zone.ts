@@ -52,9 +52,13 @@ export const BOOT_RESERVATIONS = {
   swiotlb: 16576,
   /** per hot-pluggable (movable) node, on the last boot node */
   hotplugNode: 43,
-  /** freed at the end of boot (init sections, initrd), after the watermarks were computed */
+  /**
+   * the per-CPU area of an absent CPU, on the first boot node: QEMU's SRAT names a CPU-less
+   * node that is not the last one only through such a CPU (src/oracle/machine.ts)
+   */
+  absentCpu: 62,
+  /** freed at the end of boot (init sections), after the watermarks were computed */
   initMemory: 2002,
-  initrd: 252,
   /** what the running kernel holds after boot (slab, per-cpu data, page tables, rootfs): MemFree < MemTotal */
   inUse: 4096,
 } as const;
@@ -99,7 +103,15 @@ export interface ZoneLayoutOptions {
   minFreeKbytes?: number;
   /** transparent_hugepage= at boot: khugepaged raises min_free_kbytes when THP is enabled */
   thp?: "never" | "madvise" | "always";
+  /** pages of the initrd, reserved until the end of boot (default: the oracle's, INITRD_PAGES) */
+  initrdPages?: number;
 }
+
+/**
+ * The initrd the oracle boots is padded to this size (src/oracle/boot.ts), so that the
+ * watermarks, computed while it is still reserved, do not depend on its contents.
+ */
+export const INITRD_PAGES = 512;
 
 /** pageblock_nr_pages (order 9 on x86_64) */
 const PAGEBLOCK_NR_PAGES = 512;
@@ -137,6 +149,32 @@ export interface ZoneLayout {
   minFreeKbytes: number;
   /** Pages of each node taken by memmap and not managed by the buddy allocator. */
   reservedPages: Map<number, number>;
+  /** memory_block_size_bytes() in pages: the unit of memory hotplug */
+  blockPages: number;
+}
+
+/**
+ * init_per_zone_wmark_min() after a memory block went online or offline at run time:
+ * min_free_kbytes is recomputed unless the administrator set a larger one
+ * (user_min_free_kbytes), then the watermarks and lowmem reserves of every zone; with THP
+ * khugepaged raises min_free_kbytes again (khugepaged_min_free_kbytes_update).
+ */
+export function initPerZoneWmarkMin(
+  nodes: readonly (readonly Zone[])[],
+  current: number,
+  userMinFreeKbytes: number,
+  thp: boolean,
+): number {
+  const populated = nodes.flatMap((zs) => zs.filter((z) => z.populated));
+  const computed = calculateMinFreeKbytes(populated);
+  let minFreeKbytes = computed > userMinFreeKbytes ? computed : current;
+  setupPerZoneWmarks(populated, minFreeKbytes);
+  for (const zs of nodes) setupPerZoneLowmemReserve(zs);
+  if (thp) {
+    minFreeKbytes = recommendedMinFreeKbytes(populated, minFreeKbytes, true);
+    setupPerZoneWmarks(populated, minFreeKbytes);
+  }
+  return minFreeKbytes;
 }
 
 /**
@@ -221,12 +259,14 @@ export function layoutZones(topo: Topology, opts: ZoneLayoutOptions = {}): ZoneL
     if (top !== undefined) reserve(top, R.swiotlb, zones.get(top)![ZONE_DMA32]);
   }
   if (movableNodes.length) reserve(last, movableNodes.length * R.hotplugNode);
+  reserve(first, absentCpus(topo) * R.absentCpu);
 
   // Boot: watermarks from boot memory while init memory and the initrd are still reserved.
   const initZone = highestBootZone(first);
   const initrdZone = highestBootZone(last);
   initZone.managed -= R.initMemory;
-  initrdZone.managed -= R.initrd;
+  const initrd = opts.initrdPages ?? INITRD_PAGES;
+  initrdZone.managed -= initrd;
   const online: Zone[] = [];
   for (const id of bootNodes) online.push(...zones.get(id)!.filter((zz) => zz.populated));
   let minFreeKbytes = calculateMinFreeKbytes(online);
@@ -267,7 +307,7 @@ export function layoutZones(topo: Topology, opts: ZoneLayoutOptions = {}): ZoneL
   }
   for (const [, zs] of zones) setupPerZoneLowmemReserve(zs);
   initZone.managed += R.initMemory;
-  initrdZone.managed += R.initrd;
+  initrdZone.managed += initrd;
   // vm.min_free_kbytes written after boot recomputes the watermarks with the memory then managed
   if (opts.minFreeKbytes !== undefined) {
     minFreeKbytes = opts.minFreeKbytes;
@@ -279,7 +319,20 @@ export function layoutZones(topo: Topology, opts: ZoneLayoutOptions = {}): ZoneL
     const zz = highestBootZone(id);
     zz.free = Math.max(0, zz.free - R.inUse - (memmapFromFree.get(zz) ?? 0));
   }
-  return { zones, minFreeKbytes, reservedPages: reserved };
+  return { zones, minFreeKbytes, reservedPages: reserved, blockPages };
+}
+
+/**
+ * The CPUs QEMU adds, absent, so that its SRAT names every node: one per node without CPUs
+ * and without boot memory, except the last node, which the hot-plug memory range names.
+ */
+export function absentCpus(topo: Topology): number {
+  const ids = topo.nodeIds;
+  const lastId = ids[ids.length - 1];
+  return ids.filter((id) => {
+    const n = topo.node(id);
+    return !topo.hasCpus(id) && (n.movable || n.memoryBytes === 0) && id !== lastId;
+  }).length;
 }
 
 function nearestBootNode(topo: Topology, node: number, bootNodes: readonly number[]): number | undefined {

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { INITRD_PAGES } from "../kernel/zone.js";
 import { type CpioEntry, cpioGz } from "./cpio.js";
 import type { GuestMachine } from "./machine.js";
 
@@ -100,7 +101,12 @@ export function initramfs(runner: string, program: string, opts: BootOptions): B
     { path: "program.txt", data: Buffer.from(program) },
     { path: "init", data: Buffer.from(init), mode: 0o755 },
   ];
-  return cpioGz(entries);
+  // zeros after the archive are skipped by the unpacker; the padded size is what the
+  // model reserves for the initrd during boot
+  const archive = cpioGz(entries);
+  const size = INITRD_PAGES * 4096;
+  if (archive.length > size) throw new Error(`the initramfs (${archive.length} bytes) outgrew INITRD_PAGES`);
+  return Buffer.concat([archive, Buffer.alloc(size - archive.length)]);
 }
 
 export const KERNEL_CMDLINE = [

@@ -57,8 +57,13 @@ export function qemuMachine(m: MachineSpec): GuestMachine {
   const bootMiB = boot.reduce((s, n) => s + n.memoryBytes / MiB, 0);
   const dimmMiB = dimms.reduce((s, n) => s + n.memoryBytes / MiB, 0);
   const present = nodes.reduce((s, n) => s + n.cpus.length, 0);
-  // CPU-less nodes get an absent, hot-pluggable CPU so that the ACPI SRAT names them at boot
-  const cpuless = nodes.filter((n) => n.cpus.length === 0);
+  // QEMU's SRAT names a node for its CPUs, its boot memory, or (the last node only) the
+  // hot-plug memory range; any other CPU-less node gets an absent, hot-pluggable CPU so
+  // that the SRAT names it at boot (its per-CPU area costs the kernel some pages)
+  const last = nodes[nodes.length - 1];
+  const cpuless = nodes.filter(
+    (n) => n.cpus.length === 0 && (n.movable || n.memoryBytes === 0) && n !== last,
+  );
   const maxcpus = present + cpuless.length;
   if (dimms.length) {
     const maxmem = Math.ceil((bootMiB + dimmMiB) / 1024 + 1) * 1024;
@@ -77,7 +82,7 @@ export function qemuMachine(m: MachineSpec): GuestMachine {
   let absent = present;
   for (const n of nodes) {
     for (const c of n.cpus) args.push("-numa", `cpu,node-id=${n.id},socket-id=${c}`);
-    if (n.cpus.length === 0) args.push("-numa", `cpu,node-id=${n.id},socket-id=${absent++}`);
+    if (cpuless.includes(n)) args.push("-numa", `cpu,node-id=${n.id},socket-id=${absent++}`);
   }
   for (let i = 0; i < nodes.length; i++) {
     for (let j = i + 1; j < nodes.length; j++) {

@@ -25,12 +25,14 @@ export function skipReason(sc: Scenario): string | undefined {
 }
 
 /**
- * Whether a scenario puts the machine under memory pressure: it maps more than a quarter
- * of the memory. Such a scenario boots alone, on a kernel that has not yet been through
- * another scenario's pressure (freed pages still on per-CPU lists, pageblocks stolen
- * between migrate types, boosted watermarks), so that the kernel is as the model assumes.
+ * Whether a scenario boots alone: one that puts the machine under memory pressure (it maps
+ * more than a quarter of the memory) runs on a kernel that has not been through another
+ * scenario's pressure (freed pages still on per-CPU lists, pageblocks stolen between
+ * migrate types, boosted watermarks); one that onlines or offlines memory changes the
+ * machine for whatever would run after it.
  */
-export function underPressure(sc: Scenario): boolean {
+export function bootsAlone(sc: Scenario): boolean {
+  if (sc.steps.some((s) => s.op === "memory_offline" || s.op === "memory_online")) return true;
   const memory = sc.machine.nodes.reduce((a, n) => a + BigInt(n.memoryBytes), 0n);
   let mapped = 0n;
   for (const s of sc.steps) if (s.op === "mmap") mapped += s.length;
@@ -43,7 +45,7 @@ export function bootKey(sc: Scenario, id: number): string {
     machine: sc.machine,
     thp: sc.kernel.thp,
     minFree: sc.kernel.minFreeKbytes ?? null,
-    alone: underPressure(sc) ? id : null,
+    alone: bootsAlone(sc) ? id : null,
   });
 }
 
@@ -112,11 +114,15 @@ export function stepCommand(s: Step): string | undefined {
     case "cat":
       return `cat path=${pct(s.path)}`;
     case "fallback_order":
-      return undefined;
+      return "fallback_order";
     case "fork":
       return `fork child=${s.child}`;
     case "madvise":
       return `madvise addr=${addr(s.addr)} len=${length(s.addr, s.length)} advice=${s.advice}`;
+    case "memory_offline":
+      return `memory_offline node=${s.node}`;
+    case "memory_online":
+      return `memory_online node=${s.node} zone=${s.zone}`;
     case "cgroup_create":
       return `cgroup_create path=${s.cgroup}`;
     case "cgroup_write":

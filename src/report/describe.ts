@@ -125,6 +125,10 @@ export function describeStep(s: Step): string {
       return "exit";
     case "madvise":
       return `madvise ${addr(s.addr)} ${size(s.length)} ${MADVICE[s.advice] ?? s.advice}`;
+    case "memory_offline":
+      return `offline the memory of node ${s.node}`;
+    case "memory_online":
+      return `online the memory of node ${s.node} (${s.zone})`;
     case "cgroup_create":
       return `mkdir ${s.cgroup}`;
     case "cgroup_write":

@@ -447,7 +447,7 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
       );
     }
     const base = { index, task, expect: compileExpect(s.expect, [...path, "expect"]), comment: s.comment };
-    steps.push({ ...base, ...compileStep(s, path, addr, known, tasks) } as Step);
+    steps.push({ ...base, ...compileStep(s, path, addr, known, tasks, machine) } as Step);
   });
 
   if (input.kernel?.numa_balancing) {
@@ -523,6 +523,7 @@ function compileStep(
   addr: (v: string | number | null | undefined, key: string) => AddrExpr,
   known: Set<string>,
   tasks: readonly TaskSpec[],
+  machine: MachineSpec,
 ): Op {
   const at = (k: string): Path => [...path, k];
   switch (s.op) {
@@ -628,6 +629,16 @@ function compileStep(
         );
       }
       return { op: "madvise", addr: a, length: defaultLength(s.length, at("length"), a), advice };
+    }
+    case "memory_offline":
+    case "memory_online": {
+      const spec = machine.nodes.find((n) => n.id === s.node);
+      if (!spec) throw new FieldError(at("node"), `node ${s.node} is not in the machine`);
+      if (!spec.memoryBytes)
+        throw new FieldError(at("node"), `node ${s.node} has no memory to online or offline`);
+      return s.op === "memory_online"
+        ? { op: "memory_online", node: s.node, zone: s.zone ?? "movable" }
+        : { op: "memory_offline", node: s.node };
     }
     case "cgroup_create":
       return { op: "cgroup_create", cgroup: s.cgroup };

@@ -7,6 +7,7 @@ import { getDesign } from "../designs/index.js";
 import { cgroupAttach, cgroupCreate, cgroupWrite } from "../kernel/cgroupfs.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "../kernel/constants.js";
 import type { Design } from "../kernel/design.js";
+import { memoryOffline, memoryOnline } from "../kernel/hotplug.js";
 import {
   type AllocEvent,
   Kernel,
@@ -343,6 +344,10 @@ function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>):
         resolveLength(step.addr, step.length, maps),
         step.advice,
       );
+    case "memory_offline":
+      return memoryOffline(k, k.admin, step.node);
+    case "memory_online":
+      return memoryOnline(k, step.node, step.zone);
     case "cgroup_create":
       return cgroupCreate(k, step.cgroup);
     case "cgroup_write":

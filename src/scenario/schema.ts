@@ -210,6 +210,13 @@ export const StepSchema = z.discriminatedUnion("op", [
     advice: Flags,
     ...common,
   }),
+  z.strictObject({ op: z.literal("memory_offline"), node: z.number().int().min(0).max(1023), ...common }),
+  z.strictObject({
+    op: z.literal("memory_online"),
+    node: z.number().int().min(0).max(1023),
+    zone: z.enum(["movable", "normal"]).optional(),
+    ...common,
+  }),
   z.strictObject({ op: z.literal("cgroup_create"), cgroup: CgroupPath, ...common }),
   z.strictObject({
     op: z.literal("cgroup_write"),

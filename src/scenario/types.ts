@@ -75,6 +75,8 @@ export type Step = StepBase &
     | { op: "move_pages"; pid: PidExpr; runs: MovePagesRun[]; query: boolean; flags: bigint }
     | { op: "migrate_pages"; pid: PidExpr; from: NodesExpr; to: NodesExpr; maxnode: bigint }
     | { op: "madvise"; addr: AddrExpr; length: bigint | "mapping"; advice: number }
+    | { op: "memory_offline"; node: number }
+    | { op: "memory_online"; node: number; zone: "movable" | "normal" }
     | { op: "cgroup_create"; cgroup: string }
     | { op: "cgroup_write"; cgroup: string; file: string; value: string }
     | { op: "cgroup_attach"; cgroup: string }

@@ -89,7 +89,9 @@ type RawStep =
   | { op: "migrate_pages"; from: RawNodes; to: RawNodes; other: number | null }
   | { op: "cgroup_write"; cgroup: number; mems: RawNodes; cpus: number | null }
   | { op: "cgroup_attach"; cgroup: number }
-  | { op: "madvise"; map: number; range: RawRange; advice: string };
+  | { op: "madvise"; map: number; range: RawRange; advice: string }
+  | { op: "memory_offline"; node: number }
+  | { op: "memory_online"; node: number; normal: boolean };
 
 interface RawScenario {
   nodes: RawNode[];
@@ -276,6 +278,21 @@ const rawStep: fc.Arbitrary<RawStep> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("fork" as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant("memory_offline" as const),
+      node: fc.integer({ min: 0, max: 3 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant("memory_online" as const),
+      node: fc.integer({ min: 0, max: 3 }),
+      normal: fc.boolean(),
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -590,6 +607,14 @@ function build(raw: RawScenario): ScenarioFile {
       case "exit":
         live.splice(live.indexOf(task), 1);
         break;
+      case "memory_offline":
+      case "memory_online": {
+        // a node with memory (offlining boot memory fails with EBUSY)
+        const withMem = ids.filter((id) => memNodes.includes(id));
+        out.node = withMem[s.node % withMem.length]!;
+        if (s.op === "memory_online") out.zone = s.normal ? "normal" : "movable";
+        break;
+      }
       case "madvise":
         Object.assign(out, target(task, s.map, s.range));
         out.advice = s.advice;

@@ -30,6 +30,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -864,12 +865,18 @@ static void emit(const char *fmt, ...) {
   if (outlen >= sizeof outbuf) outlen = sizeof outbuf - 1;
 }
 
+/* The kernel's last "Fallback order for Node N:" line of each node, and the answer with them. */
+static char fallback_lines[MAX_NODES][512];
+static char fallback_answer[65536];
+
 static char numastat_buf[65536];
 
 /* The coordinator's buffers are faulted in once, before any scenario. */
 static void warm_coordinator(void) {
   memset(outbuf, 0, sizeof outbuf);
   memset(numastat_buf, 0, sizeof numastat_buf);
+  memset(fallback_lines, 0, sizeof fallback_lines);
+  memset(fallback_answer, 0, sizeof fallback_answer);
   memset(numastat_now, 0, sizeof numastat_now);
   memset(base_stat, 0, sizeof base_stat);
   volatile char pad[256 * 1024];
@@ -881,6 +888,7 @@ static void flush_out(void) {
   fflush(stdout);
   outlen = 0;
 }
+
 
 /* Read new kernel log records; report OOM kills and fallback lines. */
 static void emit(const char *fmt, ...);
@@ -899,8 +907,10 @@ static void drain_kmsg(int step, int report_fallback) {
     msg++;
     char *nl = strchr(msg, '\n');
     if (nl) *nl = 0;
-    if (report_fallback && strncmp(msg, "Fallback order for Node", 23) == 0) {
-      emit("@@F %s\n", msg);
+    if (strncmp(msg, "Fallback order for Node", 23) == 0) {
+      int n = atoi(msg + 24);
+      if (n >= 0 && n < MAX_NODES) snprintf(fallback_lines[n], sizeof fallback_lines[n], "%s", msg);
+      if (report_fallback) emit("@@F %s\n", msg);
     }
     char *c = strstr(msg, "oom-kill:constraint=");
     if (c) {
@@ -1129,6 +1139,97 @@ static char *cgroup_op(struct task_def *t, char *cmd) {
   return answer;
 }
 
+/* The memory blocks of a node, ascending (the memoryN links in its sysfs directory). */
+static int node_blocks(int node, int *blocks, int max) {
+  char path[128];
+  int n = 0;
+  snprintf(path, sizeof path, "/sys/devices/system/node/node%d", node);
+  DIR *d = opendir(path);
+  if (!d) return 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && n < max)
+    if (strncmp(e->d_name, "memory", 6) == 0 && isdigit((unsigned char)e->d_name[6])) blocks[n++] = atoi(e->d_name + 6);
+  closedir(d);
+  for (int i = 1; i < n; i++)
+    for (int j = i; j > 0 && blocks[j - 1] > blocks[j]; j--) {
+      int t = blocks[j];
+      blocks[j] = blocks[j - 1];
+      blocks[j - 1] = t;
+    }
+  return n;
+}
+
+/*
+ * memory_offline / memory_online: every block of the node, in order, by its state file, as
+ * root from the coordinator. An offline that cannot move its pages retries for ever in
+ * Linux: the writer is stopped after 10 s and EBUSY reported. Then wait for the cpuset
+ * hotplug work (the root's effective mems follow N_MEMORY).
+ */
+static char *memory_op(char *cmd) {
+  static char answer[128];
+  int online = strncmp(cmd, "memory_online", 13) == 0;
+  int node = atoi(strstr(cmd, "node=") + 5);
+  const char *to = "offline";
+  if (online) to = strstr(cmd, "zone=normal") ? "online_kernel" : "online_movable";
+  int blocks[4096];
+  int nb = node_blocks(node, blocks, 4096);
+  int err = 0;
+  pid_t w = fork();
+  if (w == 0) {
+    for (int i = 0; i < nb; i++) {
+      char file[128], state[32];
+      snprintf(file, sizeof file, "/sys/devices/system/memory/memory%d/state", blocks[i]);
+      if (read_file(file, state, sizeof state) > 0 && strncmp(state, online ? "online" : "offline", online ? 6 : 7) == 0)
+        continue;
+      int e = write_file(file, to);
+      if (e < 0) _exit(-e);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  for (int ms = 0;; ms += 10) {
+    if (waitpid(w, &status, WNOHANG) == w) {
+      err = WIFEXITED(status) ? WEXITSTATUS(status) : EBUSY;
+      break;
+    }
+    if (ms >= 10000) {
+      kill(w, SIGKILL);
+      waitpid(w, &status, 0);
+      err = EBUSY;
+      break;
+    }
+    usleep(10 * 1000);
+  }
+  for (int ms = 0; ms < 3000; ms += 10) {
+    char a[4096], b[4096];
+    if (read_file("/sys/devices/system/node/has_memory", a, sizeof a) > 0 &&
+        read_file("/sys/fs/cgroup/cpuset.mems.effective", b, sizeof b) > 0 && strcmp(a, b) == 0)
+      break;
+    usleep(10 * 1000);
+  }
+  if (err) snprintf(answer, sizeof answer, "{\"ret\":-1,\"errno\":\"%s\"}", errno_name(err));
+  else snprintf(answer, sizeof answer, "{\"ret\":0,\"errno\":null}");
+  return answer;
+}
+
+/* The fallback_order step: the lines the kernel printed last (build_all_zonelists runs again on hotplug). */
+static char *fallback_order_answer(int step) {
+  drain_kmsg(step, 0);
+  char *fb = fallback_answer;
+  const size_t fbn = sizeof fallback_answer;
+  size_t k = (size_t)snprintf(fb, fbn, "{\"ret\":0,\"errno\":null,\"out\":{\"lines\":[");
+  int first = 1;
+  for (int n = 0; n < MAX_NODES && k + 600 < fbn; n++) {
+    if (!fallback_lines[n][0]) continue;
+    char js[600];
+    json_str(js, sizeof js, fallback_lines[n]);
+    k += (size_t)snprintf(fb + k, fbn - k, "%s%s", first ? "" : ",", js);
+    first = 0;
+  }
+  snprintf(fb + k, fbn - k, "]}}");
+  return fb;
+}
+
 /* A fork step: the parent forks; the child serves the channel prepared for it. */
 static char *ask_fork(struct task_def *parent, const char *child_name) {
   int ci = find_task(child_name);
@@ -1298,6 +1399,15 @@ int main(int argc, char **argv) {
     } else if (kind == 'P') {
       if (!in_scenario) continue;
       start_tasks();
+      /* fallback_order is the coordinator's: it neither waits for the tasks nor counts as the first step */
+      {
+        int fstep;
+        char ftask[64], fcmd[64];
+        if (sscanf(line + 2, "%d %63s %63s", &fstep, ftask, fcmd) == 3 && strcmp(fcmd, "fallback_order") == 0) {
+          emit("@@R %d %d %s\n", scen_index, fstep, fallback_order_answer(fstep));
+          continue;
+        }
+      }
       /* the first step: take the numastat baseline and drop earlier log records */
       static int last_base = -1;
       if (last_base != scen_index) {
@@ -1331,6 +1441,8 @@ int main(int argc, char **argv) {
         answer = ask_fork(t, cmd + 11);
       } else if (strncmp(cmd, "cgroup_", 7) == 0) {
         answer = cgroup_op(t, cmd);
+      } else if (strncmp(cmd, "memory_o", 8) == 0) {
+        answer = memory_op(cmd);
       } else if (strstr(cmd, " pid=t:")) {
         /* a task named as pid: its real pid, or one no process has when it is gone */
         static char with_pid[LINE];
