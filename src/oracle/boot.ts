@@ -4,12 +4,23 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { INITRD_PAGES } from "../kernel/zone.js";
 import { type CpioEntry, cpioGz } from "./cpio.js";
 import type { GuestMachine } from "./machine.js";
+import { FILES_DIR } from "./program.js";
 
 /** The package's root folder (dist/oracle or src/oracle → ../..). */
 export function packageRoot(): string {
@@ -28,6 +39,8 @@ export interface OracleKernel {
   /** "linux-6.1.0-56-amd64", the engine name in results */
   engine: string;
   vmlinuz: string;
+  /** the modules a disk needs (modules/ of the kernel's cache folder) */
+  modulesDir: string;
 }
 
 /** The kernel fetched by `npm run oracle:setup`. */
@@ -36,7 +49,13 @@ export function findKernel(): OracleKernel {
   const pkgs = existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith("linux-image-")) : [];
   for (const p of pkgs.sort().reverse()) {
     const vmlinuz = join(dir, p, "vmlinuz");
-    if (existsSync(vmlinuz)) return { package: p, engine: p.replace(/^linux-image-/, "linux-"), vmlinuz };
+    if (existsSync(vmlinuz))
+      return {
+        package: p,
+        engine: p.replace(/^linux-image-/, "linux-"),
+        vmlinuz,
+        modulesDir: join(dir, p, "modules"),
+      };
   }
   throw new OracleSetupError(`no kernel in ${dir}: run \`npm run oracle:setup\` first`);
 }
@@ -66,12 +85,52 @@ const APPLETS = ["sh", "mount", "mkdir", "echo", "cat", "poweroff", "sysctl"];
 export interface BootOptions {
   thp: "never" | "madvise" | "always";
   minFreeKbytes?: number;
+  /** a disk of this many bytes (an ext4 file system, mounted at FILES_DIR) */
+  diskBytes?: number;
 }
 
-/** The initramfs: busybox, the runner, the program and an /init that runs it. */
-export function initramfs(runner: string, program: string, opts: BootOptions): Buffer {
+/** The disk's modules, in the order they are inserted, and the initramfs segment holding them. */
+export function diskModules(kernel: OracleKernel): { order: string[]; archive: Buffer } {
+  const orderFile = join(kernel.modulesDir, "modules.order");
+  const archiveFile = join(kernel.modulesDir, "modules.cpio.xz");
+  if (!existsSync(orderFile) || !existsSync(archiveFile))
+    throw new OracleSetupError(
+      `the kernel's modules are missing (${kernel.modulesDir}): run \`npm run oracle:setup\` again`,
+    );
+  const order = readFileSync(orderFile, "utf8").split("\n").filter(Boolean);
+  return { order, archive: readFileSync(archiveFile) };
+}
+
+/**
+ * The lines of /init that bring the disk up, on CPU 0 (busybox taskset) so that what they
+ * allocate goes to CPU 0's node: insert the modules (busybox insmod, in dependency order;
+ * virtio_blk's probe adds /dev/vda), remove their files from the rootfs (their pages go
+ * back to the free lists), mount the ext4 file system without atime updates (a read would
+ * dirty the inode: touch_atime()), and stop the periodic writeback (wb_workfn() every
+ * dirty_writeback_centisecs, writing what expired after dirty_expire_centisecs) so that
+ * dirty pages stay dirty until the scenario syncs.
+ */
+export function diskInit(modules: readonly string[]): string[] {
+  const cpu0 = "/bin/busybox taskset 1 /bin/busybox";
+  return [
+    ...modules.map((m) => `${cpu0} insmod /modules/${m}.ko`),
+    "/bin/busybox rm -r /modules",
+    "n=0; while ! test -b /dev/vda && [ $n -lt 500 ]; do /bin/busybox usleep 10000; n=$((n+1)); done",
+    `mkdir -p ${FILES_DIR}`,
+    `${cpu0} mount -t ext4 -o noatime /dev/vda ${FILES_DIR} || echo "@@X -1 mount /dev/vda failed" > /dev/ttyS1`,
+    "echo 0 > /proc/sys/vm/dirty_writeback_centisecs",
+  ];
+}
+
+/**
+ * The initramfs: busybox, the runner, the program and an /init that runs it; with a disk,
+ * the modules follow as a second (xz) segment, which the kernel's unpacker takes after the
+ * first (unpack_to_rootfs()).
+ */
+export function initramfs(runner: string, program: string, opts: BootOptions, kernel?: OracleKernel): Buffer {
   if (!existsSync(BUSYBOX))
     throw new OracleSetupError(`${BUSYBOX} is missing: run \`npm run oracle:setup\` first`);
+  const disk = opts.diskBytes !== undefined ? diskModules(kernel ?? findKernel()) : undefined;
   const init = [
     "#!/bin/sh",
     "export PATH=/bin",
@@ -79,6 +138,7 @@ export function initramfs(runner: string, program: string, opts: BootOptions): B
     "mount -t sysfs sysfs /sys",
     "mount -t devtmpfs devtmpfs /dev",
     "mount -t cgroup2 none /sys/fs/cgroup",
+    ...(disk ? diskInit(disk.order) : []),
     opts.minFreeKbytes !== undefined ? `echo ${opts.minFreeKbytes} > /proc/sys/vm/min_free_kbytes` : "",
     // the runner's lines go to the second serial port, away from the kernel's console
     "echo @@BOOTED > /dev/ttyS1",
@@ -103,7 +163,7 @@ export function initramfs(runner: string, program: string, opts: BootOptions): B
   ];
   // zeros after the archive are skipped by the unpacker; the padded size is what the
   // model reserves for the initrd during boot
-  const archive = cpioGz(entries);
+  const archive = disk ? Buffer.concat([cpioGz(entries), disk.archive]) : cpioGz(entries);
   const size = INITRD_PAGES * 4096;
   if (archive.length > size) throw new Error(`the initramfs (${archive.length} bytes) outgrew INITRD_PAGES`);
   return Buffer.concat([archive, Buffer.alloc(size - archive.length)]);
@@ -135,10 +195,13 @@ function bootOnce(
   opts: BootOptions,
   /** where QEMU writes the second serial port: the runner's lines */
   outFile: string,
+  /** the disk image, if any */
+  disk?: string,
 ): Promise<BootResult> {
   const append = [...KERNEL_CMDLINE, `transparent_hugepage=${opts.thp}`, ...machine.append].join(" ");
   const args = [
     ...machine.args,
+    ...(disk ? ["-drive", `file=${disk},if=virtio,format=raw,cache=unsafe`] : []),
     "-kernel",
     kernel.vmlinuz,
     "-initrd",
@@ -199,7 +262,55 @@ function bootOnce(
   });
 }
 
-/** Boot with one retry (a boot occasionally hangs with no output). */
+function mke2fs(): string {
+  for (const c of ["mke2fs", "/sbin/mke2fs", "/usr/sbin/mke2fs"])
+    if (c.startsWith("/") ? existsSync(c) : which(c)) return c;
+  throw new OracleSetupError("mke2fs is missing: run `npm run oracle:setup` first");
+}
+
+/**
+ * A sparse raw image of `bytes` with an ext4 file system as the guest uses it: no journal
+ * (no jbd2 thread, no journal blocks in the block device's page cache), no reserved GDT
+ * blocks, few inodes, inode tables written now (no ext4lazyinit thread in the guest), the
+ * root directory owned by root (the runner opens it to every task).
+ */
+export function makeDisk(file: string, bytes: number): void {
+  const fd = openSync(file, "w");
+  try {
+    ftruncateSync(fd, bytes);
+  } finally {
+    closeSync(fd);
+  }
+  const r = spawnSync(
+    mke2fs(),
+    [
+      "-q",
+      "-F",
+      "-t",
+      "ext4",
+      "-b",
+      "4096",
+      "-I",
+      "256",
+      "-N",
+      "1024",
+      "-m",
+      "0",
+      "-O",
+      "^has_journal,^resize_inode",
+      "-E",
+      "lazy_itable_init=0,root_owner=0:0",
+      "-L",
+      "cdmsim",
+      file,
+    ],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0)
+    throw new OracleSetupError(`mke2fs failed: ${(r.stderr || r.error?.message || "").trim()}`);
+}
+
+/** Boot with one retry (a boot occasionally hangs with no output); a disk is made fresh for each. */
 export async function bootBatch(
   machine: GuestMachine,
   program: string,
@@ -210,11 +321,18 @@ export async function bootBatch(
   const runner = guestRunner();
   mkdirSync(workDir, { recursive: true });
   const initrd = join(workDir, "initrd.gz");
-  writeFileSync(initrd, initramfs(runner, program, opts));
+  writeFileSync(initrd, initramfs(runner, program, opts, kernel));
+  const disk = opts.diskBytes !== undefined ? join(workDir, "disk.img") : undefined;
+  const once = (out: string) => {
+    if (disk) makeDisk(disk, opts.diskBytes!);
+    return bootOnce(machine, kernel, initrd, opts, join(workDir, out), disk);
+  };
   try {
-    return await bootOnce(machine, kernel, initrd, opts, join(workDir, "guest.out"));
+    return await once("guest.out");
   } catch (e) {
     if (e instanceof OracleSetupError) throw e;
-    return await bootOnce(machine, kernel, initrd, opts, join(workDir, "guest-retry.out"));
+    return await once("guest-retry.out");
+  } finally {
+    if (disk) rmSync(disk, { force: true });
   }
 }

@@ -13,6 +13,9 @@ export interface Difference {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
 /**
  * numa_maps lines start with the VMA's address, which differs between the model and the
  * kernel unless the mapping was placed at a fixed address: rewrite addresses inside a
@@ -71,8 +74,14 @@ export function compareResults(sc: Scenario, model: ResultJson, kernel: ResultJs
     const mo = stepOut(ms, sc, model);
     const ko = stepOut(ks, sc, kernel);
     for (const key of new Set([...Object.keys(mo ?? {}), ...Object.keys(ko ?? {})])) {
-      if (!same(mo?.[key], ko?.[key]))
-        diffs.push({ field: `${where} out.${key}`, model: mo?.[key], kernel: ko?.[key] });
+      const mv = mo?.[key];
+      const kv = ko?.[key];
+      if (ks.op === "meminfo" && isRecord(mv) && isRecord(kv)) {
+        // a node's counters one by one: out.<node>.<Field>
+        for (const f of new Set([...Object.keys(mv), ...Object.keys(kv)]))
+          if (!same(mv[f], kv[f]))
+            diffs.push({ field: `${where} out.${key}.${f}`, model: mv[f], kernel: kv[f] });
+      } else if (!same(mv, kv)) diffs.push({ field: `${where} out.${key}`, model: mv, kernel: kv });
     }
   }
   const names = new Set([...Object.keys(model.mappings), ...Object.keys(kernel.mappings)]);
@@ -91,6 +100,26 @@ export function compareResults(sc: Scenario, model: ResultJson, kernel: ResultJs
       diffs.push({ field: `mapping ${name} policy`, model: mm.policy, kernel: km.policy });
     if (!same(mm.pages, km.pages))
       diffs.push({ field: `mapping ${name} pages`, model: mm.pages, kernel: km.pages });
+  }
+  // the files of the disk at the end, as the mappings
+  if (model.files || kernel.files) {
+    const mf = model.files ?? {};
+    const kf = kernel.files ?? {};
+    for (const name of new Set([...Object.keys(mf), ...Object.keys(kf)])) {
+      const m = mf[name];
+      const k = kf[name];
+      if (!m || !k) {
+        diffs.push({
+          field: `file ${name}`,
+          model: m ? "exists" : "absent",
+          kernel: k ? "exists" : "absent",
+        });
+        continue;
+      }
+      if (m.size !== k.size) diffs.push({ field: `file ${name} size`, model: m.size, kernel: k.size });
+      if (!same(m.pages, k.pages))
+        diffs.push({ field: `file ${name} pages`, model: m.pages, kernel: k.pages });
+    }
   }
   const ooms = (r: ResultJson) =>
     r.events

@@ -6,11 +6,11 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KernelEvent } from "../kernel/kernel.js";
 import { recordExpectation } from "../scenario/expect.js";
-import type { MappingResult, ResultJson, StepResult } from "../scenario/runner.js";
+import type { FileResult, MappingResult, ResultJson, StepResult } from "../scenario/runner.js";
 import type { Scenario } from "../scenario/types.js";
 import { bootBatch, cacheDir, findKernel } from "./boot.js";
 import { qemuMachine } from "./machine.js";
-import { bootKey, guestProgram, skipReason } from "./program.js";
+import { batchProgram, bootKey, diskBytes, fileNames, skipReason, usesFiles } from "./program.js";
 
 export interface KernelNodes {
   possible: string;
@@ -39,6 +39,7 @@ interface Parsed {
   >;
   oom: Map<number, { step: number; victim: string; constraint: string; nodemask: string | null }[]>;
   maps: Map<number, Record<string, MappingResult>>;
+  files: Map<number, Record<string, FileResult>>;
   errors: Map<number, string[]>;
   done: Set<number>;
 }
@@ -60,6 +61,7 @@ function parse(lines: readonly string[]): Parsed {
     steps: new Map(),
     oom: new Map(),
     maps: new Map(),
+    files: new Map(),
     errors: new Map(),
     done: new Set(),
   };
@@ -109,6 +111,13 @@ function parse(lines: readonly string[]): Parsed {
           line,
           m[4]!,
         ) as MappingResult;
+    } else if (kind === "L") {
+      const m = /^(\d+) (\S+) (.*)$/.exec(rest);
+      if (m)
+        at(p.files, Number(m[1]), (): Record<string, FileResult> => ({}))[m[2]!] = json(
+          line,
+          m[3]!,
+        ) as FileResult;
     } else if (kind === "X") {
       const m = /^(-?\d+) (.*)$/.exec(rest);
       if (m) at(p.errors, Number(m[1]), () => []).push(m[2]!);
@@ -172,6 +181,13 @@ function buildResult(sc: Scenario, index: number, p: Parsed, engine: string): Re
     if (!recordExpectation(s, r)) ok = false;
     steps.push(r);
   }
+  // the files the scenario names, as they are at its end (one that does not exist is left out)
+  let files: Record<string, FileResult> | undefined;
+  if (usesFiles(sc)) {
+    const got = p.files.get(index) ?? {};
+    files = {};
+    for (const name of fileNames(sc).sort()) if (got[name]) files[name] = got[name];
+  }
   return {
     format: "cdmsim-result/1",
     scenario: sc.name,
@@ -180,6 +196,7 @@ function buildResult(sc: Scenario, index: number, p: Parsed, engine: string): Re
     kernel: "6.1",
     steps,
     mappings: p.maps.get(index) ?? {},
+    ...(files ? { files } : {}),
     events,
     ok,
     numastat: {},
@@ -218,7 +235,10 @@ export async function runOnKernel(
   const runBatch = async (b: number) => {
     const members = batches[b]!;
     const first = scenarios[members[0]!]!;
-    const program = members.map((i) => guestProgram(scenarios[i]!, i)).join("");
+    const program = batchProgram(scenarios, members);
+    const disk = members.some((i) => usesFiles(scenarios[i]!))
+      ? diskBytes(members.map((i) => scenarios[i]!))
+      : undefined;
     opts.onProgress?.(
       done,
       batches.length,
@@ -229,7 +249,7 @@ export async function runOnKernel(
       const boot = await bootBatch(
         qemuMachine(first.machine),
         program,
-        { thp: first.kernel.thp, minFreeKbytes: first.kernel.minFreeKbytes },
+        { thp: first.kernel.thp, minFreeKbytes: first.kernel.minFreeKbytes, diskBytes: disk },
         workDir,
       );
       let p: Parsed;
@@ -252,7 +272,8 @@ export async function runOnKernel(
           };
           continue;
         }
-        const errs = p.errors.get(i);
+        // the runner's own failures (-1) concern every scenario of the boot
+        const errs = [...(p.errors.get(-1) ?? []), ...(p.errors.get(i) ?? [])];
         if (errs?.length) {
           outcomes[i] = { kind: "error", reason: errs.join("; ") };
           continue;

@@ -10,8 +10,14 @@
  *   T <name> <cgroup> <cpu> <privileged 0|1> [<parent>]
  *                                             a task (a process pinned to the CPU); with a
  *                                             parent, the child a fork step of it makes
+ *   F <name> <bytes|-> <ranges|->             a file of the scenario on the disk: made
+ *                                             sparse (ftruncate) before the first step, or
+ *                                             (-) only named, for the final report; with
+ *                                             the pages its steps touch ("a-b,...")
  *   P <step> <task> <op> key=value ...        a step, executed in file order
  *   E                                         end of the scenario
+ *
+ * and, before the first scenario, "D <dir>": the disk's file system is mounted there.
  *
  * Output lines start with "@@" so that the host finds them among kernel messages:
  *   @@S <index>                       scenario started
@@ -19,6 +25,7 @@
  *   @@K <index> <step>                the step's task was killed (OOM) during the step
  *   @@O <index> <step> <json>         an OOM kill seen in the kernel log during the step
  *   @@M <index> <task> <name> <json>  a mapping at the end: start, length, policy, pages
+ *   @@L <index> <name> <json>         a file at the end: size, page-cache pages per node
  *   @@F <line>                        a "Fallback order for Node" line of the kernel log
  *   @@N <json>                        the guest's node states
  *   @@X <index> <message>             the scenario could not be run
@@ -186,6 +193,14 @@ static const char *errno_name(int e) {
   case ENOSYS: return "ENOSYS";
   case EOPNOTSUPP: return "EOPNOTSUPP";
   case EOVERFLOW: return "EOVERFLOW";
+  case EFBIG: return "EFBIG";
+  case EISDIR: return "EISDIR";
+  case ENOTDIR: return "ENOTDIR";
+  case ENAMETOOLONG: return "ENAMETOOLONG";
+  case EROFS: return "EROFS";
+  case EDQUOT: return "EDQUOT";
+  case EAGAIN: return "EAGAIN";
+  case EINTR: return "EINTR";
   default: {
     static char buf[16];
     snprintf(buf, sizeof buf, "E%d", e);
@@ -382,7 +397,7 @@ static const char *mode_name(int m) {
 static void *pj_ptrs[PAGES_BATCH];
 static int pj_status[PAGES_BATCH];
 static int pj_nodes[PAGES_BATCH];
-static char big_buf[1 << 20];  /* /proc files */
+static char big_buf[1 << 20];  /* /proc files; the data of write_file and read_file */
 static char step_extra[CHAN_BYTES];
 static char step_js[CHAN_BYTES - 16];
 
@@ -745,6 +760,76 @@ static void do_step(char *op, char **kv, int nkv, char *out, size_t n) {
       else k += (size_t)snprintf(extra + k, extra_n - k, "%s%d", j ? "," : "", pj_status[j]);
     }
     snprintf(extra + k, extra_n - k, "]");
+  } else if (strcmp(op, "write_file") == 0) {
+    /*
+     * pwrite() of len bytes at off, in pieces of big_buf (already faulted in, so that the
+     * step allocates nothing but page cache): as one write would, an error after some
+     * bytes were written returns the bytes written, and a short write ends it
+     * (generic_perform_write(), generic_write_checks() at s_maxbytes).
+     */
+    char *path = arg(kv, nkv, "path");
+    pct_decode(path);
+    ulong len = parse_u64(arg(kv, nkv, "len"));
+    ulong off = parse_u64(arg(kv, nkv, "off"));
+    int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+    if (fd < 0) {
+      ret = -1;
+      err = errno;
+    } else {
+      memset(big_buf, 0xa5, len < sizeof big_buf ? len : sizeof big_buf);
+      ulong done = 0;
+      while (done < len) {
+        size_t chunk = len - done < sizeof big_buf ? len - done : sizeof big_buf;
+        ssize_t w = pwrite(fd, big_buf, chunk, (off_t)(off + done));
+        if (w < 0) {
+          if (!done) err = errno;
+          break;
+        }
+        done += (ulong)w;
+        if ((size_t)w < chunk) break;
+      }
+      ret = err ? -1 : (long)done;
+      close(fd);
+    }
+  } else if (strcmp(op, "read_file") == 0) {
+    /*
+     * pread() of len bytes (or to the end of the file) at off, after
+     * posix_fadvise(POSIX_FADV_RANDOM): FMODE_RANDOM makes page_cache_sync_ra() read
+     * only the pages asked for (force_page_cache_ra()), without readahead.
+     */
+    char *path = arg(kv, nkv, "path");
+    pct_decode(path);
+    const char *ls = arg(kv, nkv, "len");
+    int whole = strcmp(ls, "file") == 0;
+    ulong len = whole ? 0 : parse_u64(ls);
+    ulong off = parse_u64(arg(kv, nkv, "off"));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      ret = -1;
+      err = errno;
+    } else {
+      posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+      ulong done = 0;
+      for (;;) {
+        size_t chunk = sizeof big_buf;
+        if (!whole) {
+          if (done >= len) break;
+          if (len - done < chunk) chunk = len - done;
+        }
+        ssize_t r = pread(fd, big_buf, chunk, (off_t)(off + done));
+        if (r < 0) {
+          if (!done) err = errno;
+          break;
+        }
+        if (r == 0) break;
+        done += (ulong)r;
+      }
+      ret = err ? -1 : (long)done;
+      close(fd);
+    }
+  } else if (strcmp(op, "sync") == 0) {
+    sync();
+    ret = 0;
   } else if (strcmp(op, "exit") == 0) {
     exit_after_answer = 1; /* once the answer is posted */
   } else {
@@ -887,6 +972,381 @@ static void flush_out(void) {
   fwrite(outbuf, 1, outlen, stdout);
   fflush(stdout);
   outlen = 0;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* files and memory counters (the coordinator's)                                         */
+
+/* the mounted disk's directory ("D" line), empty without a disk */
+static char files_dir[256];
+/*
+ * The files the scenario names ("F" lines): made before its first step, reported at its
+ * end; with the pages its steps can bring into the page cache (the ranges its reads and
+ * writes touch, with some margin), which is where a file larger than VEC_PAGES pages is
+ * looked at.
+ */
+#define MAX_FILES 256
+#define MAX_RANGES 65536
+struct file_def {
+  char name[72];
+  int first_range, nranges;
+};
+static struct file_def file_defs[MAX_FILES];
+static int nfiles;
+static ulong range_pool[MAX_RANGES][2];
+static int ranges_used;
+
+/*
+ * Finding where a file's page-cache pages are, without changing the page cache: mincore()
+ * on a mapping of the file for the resident pages; then, through a window of WIN_PAGES
+ * pages mapped over the part of the file that has resident pages, a read touch of each
+ * resident page (a read fault on a cached page maps it, do_read_fault() and
+ * filemap_map_pages(), allocating nothing) and move_pages() in query mode, which only sees
+ * mapped pages.
+ *
+ * What it costs: mincore() takes a page for its buffer (__get_free_page(GFP_USER)) for
+ * each call, one per file up to VEC_PAGES pages (one per range of a larger file), which
+ * numastat counts (numa_hit and local_node on the measuring CPU's node); nothing else (the
+ * window is unmapped a few pages at a time, see window_pages()). The window's page tables
+ * were allocated once, before any scenario: it sits inside one 2 MiB region between two
+ * other mappings, so unmapping it never frees its PTE table (free_pgd_range() keeps a
+ * table that a neighbouring VMA's floor or ceiling shares); mincore() walks page tables
+ * without allocating any. The window is mapped MADV_SEQUENTIAL: zap_pte_range() does not
+ * call mark_page_accessed() for the young PTEs of a VM_SEQ_READ mapping, so measuring leaves
+ * the pages' LRU state alone. The measuring process is the coordinator (root: mincore()
+ * reports page-cache residency only to a process that could write the file,
+ * can_do_mincore()), pinned to the lowest CPU while it measures, so that what it allocates
+ * goes to a known node.
+ */
+#define WIN_PAGES 510
+#define VEC_PAGES (1UL << 20)
+static char *win;
+static unsigned char mc_vec[VEC_PAGES];
+static void *win_ptrs[WIN_PAGES];
+static int win_status[WIN_PAGES];
+static cpu_set_t coordinator_cpus;
+
+static void setup_window(void) {
+  /* the neighbours are readable and the idle window is not, so that they never merge:
+     mapping the file over the window replaces one VMA, without splitting or merging */
+  char *r = mmap(NULL, 4UL << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (r == MAP_FAILED) die("mmap window: %s", strerror(errno));
+  char *base = (char *)(((ulong)r + (2UL << 20) - 1) & ~((2UL << 20) - 1));
+  win = base + 4096;
+  /* a read fault maps the zero page: the window's page tables, no page and no anon_vma
+     (so that a fork of the coordinator copies none of it) */
+  (void)*(volatile char *)win;
+  if (mmap(win, WIN_PAGES * 4096UL, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+    die("mmap window: %s", strerror(errno));
+  memset(mc_vec, 0, sizeof mc_vec);
+  memset(win_ptrs, 0, sizeof win_ptrs);
+  memset(win_status, 0, sizeof win_status);
+}
+
+/* The coordinator on the lowest CPU (while it works on files), and back on all of them. */
+static void pin_coordinator(int on) {
+  if (!on) {
+    sched_setaffinity(0, sizeof coordinator_cpus, &coordinator_cpus);
+    return;
+  }
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET(c, &coordinator_cpus)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  sched_setaffinity(0, sizeof one, &one);
+}
+
+/* The resident pages of [first, first + c) of the file that mc_vec marks, per node. */
+static void window_pages(int fd, ulong first, ulong c, const unsigned char *vec, long *count) {
+  if (mmap(win, WIN_PAGES * 4096UL, PROT_READ, MAP_SHARED | MAP_FIXED, fd, (off_t)(first * 4096)) == MAP_FAILED)
+    die("mmap window: %s", strerror(errno));
+  madvise(win, WIN_PAGES * 4096UL, MADV_SEQUENTIAL);
+  int n = 0;
+  for (ulong i = 0; i < c; i++) {
+    if (!(vec[i] & 1)) continue;
+    (void)*(volatile char *)(win + i * 4096);
+    win_ptrs[n++] = win + i * 4096;
+  }
+  if (n && syscall(SYS_move_pages, 0, n, win_ptrs, NULL, win_status, 0) == 0) {
+    for (int i = 0; i < n; i++)
+      if (win_status[i] >= 0 && win_status[i] < MAX_NODES) count[win_status[i]]++;
+  }
+  /* unmapped at most 7 pages at a time: zapping more fills the mmu_gather's on-stack batch
+     (MMU_GATHER_BUNDLE) and takes a page for the next (tlb_next_batch()) */
+  ulong from = 0;
+  int mapped = 0;
+  for (ulong i = 0; i < c; i++) {
+    if (!(vec[i] & 1)) continue;
+    if (mapped == 7) {
+      madvise(win + from * 4096, (i - from) * 4096, MADV_DONTNEED);
+      from = i;
+      mapped = 0;
+    }
+    mapped++;
+  }
+  madvise(win + from * 4096, (c - from) * 4096, MADV_DONTNEED);
+  /* fault-around (do_fault_around(), 16 pages) may have mapped cached pages past c */
+  for (ulong i = c; i < c + 16 && i < WIN_PAGES; i += 7) {
+    ulong l = c + 16 - i < 7 ? c + 16 - i : 7;
+    if (i + l > WIN_PAGES) l = WIN_PAGES - i;
+    madvise(win + i * 4096, l * 4096, MADV_DONTNEED);
+  }
+}
+
+/* The resident pages of pages [from, to) of the file, per node. */
+static int range_pages(int fd, ulong from, ulong to, long *count) {
+  int mapped = 0;
+  for (ulong base = from; base < to; base += VEC_PAGES) {
+    ulong c = to - base < VEC_PAGES ? to - base : VEC_PAGES;
+    void *m = mmap(NULL, c * 4096, PROT_READ, MAP_SHARED, fd, (off_t)(base * 4096));
+    if (m == MAP_FAILED) die("mmap for mincore: %s", strerror(errno));
+    int r = mincore(m, c * 4096, mc_vec);
+    munmap(m, c * 4096);
+    if (r < 0) die("mincore: %s", strerror(errno));
+    for (ulong w = 0; w < c; w += WIN_PAGES) {
+      ulong wc = c - w < WIN_PAGES ? c - w : WIN_PAGES;
+      int any = 0;
+      for (ulong i = 0; i < wc && !any; i++) any = mc_vec[w + i] & 1;
+      if (any) {
+        window_pages(fd, base + w, wc, mc_vec + w, count);
+        mapped = 1;
+      }
+    }
+  }
+  return mapped;
+}
+
+/*
+ * The page-cache pages of a file per node, and its size; -errno when it cannot be opened.
+ * A file of up to VEC_PAGES pages is looked at whole, a larger one (mincore() would take
+ * too long on a sparse file of terabytes) only where the scenario's steps could have
+ * brought pages in (def's ranges).
+ */
+static int file_pages(const char *path, const struct file_def *def, long *size, long *count) {
+  memset(count, 0, sizeof(long) * MAX_NODES);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  struct stat sb;
+  if (fstat(fd, &sb) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  *size = (long)sb.st_size;
+  ulong pages = ((ulong)sb.st_size + 4095) / 4096;
+  int mapped = 0;
+  if (pages <= VEC_PAGES || !def) {
+    mapped = range_pages(fd, 0, pages, count);
+  } else {
+    for (int r = 0; r < def->nranges; r++) {
+      ulong a = range_pool[def->first_range + r][0], b = range_pool[def->first_range + r][1];
+      if (b > pages) b = pages;
+      if (a < b) mapped |= range_pages(fd, a, b, count);
+    }
+  }
+  if (mapped && mmap(win, WIN_PAGES * 4096UL, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+    die("mmap window: %s", strerror(errno));
+  close(fd);
+  return 0;
+}
+
+static void counts_json(const long *count, char *out, size_t n) {
+  size_t k = (size_t)snprintf(out, n, "{");
+  int first = 1;
+  for (int i = 0; i < MAX_NODES; i++) {
+    if (!count[i]) continue;
+    k += (size_t)snprintf(out + k, n - k, "%s\"%d\":%ld", first ? "" : ",", i, count[i]);
+    first = 0;
+  }
+  snprintf(out + k, n - k, "}");
+}
+
+static long fp_count[MAX_NODES];
+static char fp_answer[16384];
+
+static void file_path(char *out, size_t n, const char *name) { snprintf(out, n, "%.200s/%.71s", files_dir, name); }
+
+static const struct file_def *find_file(const char *name) {
+  for (int i = 0; i < nfiles; i++)
+    if (strcmp(file_defs[i].name, name) == 0) return &file_defs[i];
+  return NULL;
+}
+
+/* The file_placement step (file=<name>): {"pages":{node:count}}, or ENOENT. */
+static char *file_placement_answer(char *cmd) {
+  char *p = strstr(cmd, "file=");
+  char name[72], path[512];
+  snprintf(name, sizeof name, "%s", p ? p + 5 : "");
+  name[strcspn(name, " ")] = 0;
+  file_path(path, sizeof path, name);
+  long size = 0;
+  pin_coordinator(1);
+  int e = file_pages(path, find_file(name), &size, fp_count);
+  pin_coordinator(0);
+  if (e < 0) {
+    snprintf(fp_answer, sizeof fp_answer, "{\"ret\":-1,\"errno\":\"%s\"}", errno_name(-e));
+  } else {
+    char pj[8192];
+    counts_json(fp_count, pj, sizeof pj);
+    snprintf(fp_answer, sizeof fp_answer, "{\"ret\":0,\"errno\":null,\"out\":{\"pages\":%s}}", pj);
+  }
+  return fp_answer;
+}
+
+/* The files of the scenario at its end: size and pages per node of each that exists. */
+static void report_files(void) {
+  if (!nfiles) return;
+  pin_coordinator(1);
+  for (int i = 0; i < nfiles; i++) {
+    char path[512], pj[8192];
+    long size = 0;
+    file_path(path, sizeof path, file_defs[i].name);
+    if (file_pages(path, &file_defs[i], &size, fp_count) < 0) continue;
+    counts_json(fp_count, pj, sizeof pj);
+    emit("@@L %d %s {\"size\":%ld,\"pages\":%s}\n", scen_index, file_defs[i].name, size, pj);
+  }
+  pin_coordinator(0);
+}
+
+/* Before a scenario: the files of the one before are removed (their page cache with them). */
+static void remove_files(void) {
+  for (int i = 0; i < nfiles; i++) {
+    char path[512];
+    file_path(path, sizeof path, file_defs[i].name);
+    unlink(path);
+  }
+  nfiles = 0;
+  ranges_used = 0;
+}
+
+/*
+ * An "F" line, "F <name> <bytes|-> <ranges|->": the file is named, with the page ranges
+ * ("first-end,...", end excluded) its steps can bring into the page cache, and made sparse
+ * with its size unless the size is "-".
+ */
+static void scenario_file(const char *name, const char *size, const char *ranges) {
+  if (!files_dir[0]) {
+    emit("@@X %d the scenario has files but the guest has no disk\n", scen_index);
+    return;
+  }
+  if (nfiles >= MAX_FILES) {
+    emit("@@X %d more than %d files\n", scen_index, MAX_FILES);
+    return;
+  }
+  struct file_def *def = &file_defs[nfiles++];
+  snprintf(def->name, sizeof def->name, "%s", name);
+  def->first_range = ranges_used;
+  def->nranges = 0;
+  for (const char *p = ranges; *p && strcmp(ranges, "-") != 0 && ranges_used < MAX_RANGES;) {
+    char *e;
+    ulong a = strtoul(p, &e, 10);
+    if (*e != '-') break;
+    ulong b = strtoul(e + 1, &e, 10);
+    range_pool[ranges_used][0] = a;
+    range_pool[ranges_used][1] = b;
+    ranges_used++;
+    def->nranges++;
+    if (*e != ',') break;
+    p = e + 1;
+  }
+  if (strcmp(size, "-") == 0) return;
+  char path[512];
+  file_path(path, sizeof path, name);
+  int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0 || ftruncate(fd, (off_t)parse_u64(size)) < 0)
+    emit("@@X %d file %s (%s bytes): %s\n", scen_index, name, size, strerror(errno));
+  if (fd >= 0) close(fd);
+}
+
+/*
+ * The disk: every task may create files in it (mode 0777, umask 0); one file written,
+ * synced, read back, measured and removed, so that the block and inode bitmaps, the
+ * buddy cache of mballoc (ext4_mb_load_buddy()), the directory block and the inode table
+ * block are in the page cache before the first scenario, and the window's page tables
+ * exist.
+ */
+static void setup_disk(const char *dir) {
+  snprintf(files_dir, sizeof files_dir, "%.200s", dir);
+  struct stat a, b;
+  if (stat(dir, &a) < 0 || stat("/", &b) < 0 || a.st_dev == b.st_dev)
+    die("the disk is not mounted at %s", dir);
+  umask(0);
+  chmod(dir, 0777);
+  setup_window();
+  char path[512];
+  file_path(path, sizeof path, ".cdmsim-warm");
+  int fd = open(path, O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) die("open %s: %s", path, strerror(errno));
+  memset(big_buf, 0xa5, 4096);
+  if (pwrite(fd, big_buf, 4096, 0) != 4096 || fsync(fd) < 0) die("write %s: %s", path, strerror(errno));
+  if (pread(fd, big_buf, 4096, 0) != 4096) die("read %s: %s", path, strerror(errno));
+  close(fd);
+  long size;
+  file_pages(path, NULL, &size, fp_count);
+  unlink(path);
+  sync();
+}
+
+/*
+ * The meminfo step: MemTotal, MemFree, FilePages, Dirty and AnonPages (kB) of every online
+ * node, from /sys/devices/system/node/nodeN/meminfo (node_read_meminfo()). The files stay
+ * open (re-reading allocates nothing); before reading, a write to /proc/sys/vm/stat_refresh
+ * folds the per-CPU counter deltas into the node counters (vmstat_refresh()), which
+ * otherwise lag by up to the stat threshold per CPU.
+ */
+static int meminfo_fd[MAX_NODES + 1];
+static int stat_refresh_fd = -1;
+static char meminfo_buf[65536];
+
+static void open_meminfo(void) {
+  char path[128];
+  for (int i = 0; i <= max_node_id; i++) {
+    snprintf(path, sizeof path, "/sys/devices/system/node/node%d/meminfo", i);
+    meminfo_fd[i] = open(path, O_RDONLY | O_CLOEXEC);
+  }
+  stat_refresh_fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
+}
+
+static char *meminfo_answer(void) {
+  static const char *fields[] = {"MemTotal", "MemFree", "FilePages", "Dirty", "AnonPages"};
+  char buf[4096];
+  if (stat_refresh_fd >= 0) pwrite(stat_refresh_fd, "1", 1, 0);
+  char *out = meminfo_buf;
+  const size_t n = sizeof meminfo_buf;
+  size_t k = (size_t)snprintf(out, n, "{\"ret\":0,\"errno\":null,\"out\":{");
+  int first = 1;
+  for (int i = 0; i <= max_node_id; i++) {
+    if (meminfo_fd[i] < 0) continue;
+    ssize_t r = pread(meminfo_fd[i], buf, sizeof buf - 1, 0);
+    if (r <= 0) continue;
+    buf[r] = 0;
+    k += (size_t)snprintf(out + k, n - k, "%s\"%d\":{", first ? "" : ",", i);
+    first = 0;
+    for (int f = 0; f < 5; f++) {
+      long v = -1;
+      /* "Node 0 MemFree:        123456 kB" */
+      for (char *l = buf; l && *l;) {
+        char *c = strchr(l, ':');
+        char *nl = strchr(l, '\n');
+        if (c && (!nl || c < nl)) {
+          char *name = c;
+          while (name > l && name[-1] != ' ') name--;
+          if ((size_t)(c - name) == strlen(fields[f]) && strncmp(name, fields[f], (size_t)(c - name)) == 0) {
+            v = strtol(c + 1, NULL, 10);
+            break;
+          }
+        }
+        l = nl ? nl + 1 : NULL;
+      }
+      k += (size_t)snprintf(out + k, n - k, "%s\"%s\":%ld", f ? "," : "", fields[f], v);
+    }
+    k += (size_t)snprintf(out + k, n - k, "}");
+  }
+  snprintf(out + k, n - k, "}}");
+  return out;
 }
 
 
@@ -1261,6 +1721,7 @@ static void end_scenario(void) {
     char *a = ask(t, cmd);
     if (a) emit("%s", a);
   }
+  report_files();
   for (int i = 0; i < ntasks; i++) {
     struct task_def *t = &tasks[i];
     if (t->alive) {
@@ -1310,7 +1771,33 @@ int main(int argc, char **argv) {
   for (int i = 0; i < MAX_NODES; i++)
     if (node_online(i)) max_node_id = i;
 
+  /*
+   * A program that uses the disk or meminfo steps (the first line is "D", or a step is
+   * meminfo): the coordinator faults in its buffers on the lowest CPU, so that its memory
+   * is on a known node in a node's meminfo; and the meminfo files are opened and read once
+   * now (their buffers).
+   */
+  sched_getaffinity(0, sizeof coordinator_cpus, &coordinator_cpus);
+  int uses_disk = 0, uses_meminfo = 0;
+  {
+    FILE *pf = fopen(argv[1], "r");
+    static char pl[LINE];
+    for (int first = 1; pf && !uses_meminfo && fgets(pl, sizeof pl, pf); first = 0) {
+      pl[strcspn(pl, "\n")] = 0;
+      size_t l = strlen(pl);
+      if (first && pl[0] == 'D') uses_disk = 1;
+      uses_meminfo = pl[0] == 'P' && l > 8 && strcmp(pl + l - 8, " meminfo") == 0;
+    }
+    if (pf) fclose(pf);
+  }
+  for (int i = 0; i <= MAX_NODES; i++) meminfo_fd[i] = -1;
+  if (uses_disk || uses_meminfo) pin_coordinator(1);
   warm_coordinator();
+  if (uses_meminfo) {
+    open_meminfo();
+    meminfo_answer();
+  }
+  if (uses_disk || uses_meminfo) pin_coordinator(0);
   {
     static long warm[MAX_NODES + 1][6];
     read_numastat(warm);
@@ -1361,6 +1848,11 @@ int main(int argc, char **argv) {
       ntasks = 0;
       in_scenario = 1;
       printf("@@S %d\n", scen_index);
+      if (files_dir[0]) {
+        pin_coordinator(1);
+        remove_files();
+        pin_coordinator(0);
+      }
       enable_cpuset("/");
     } else if (kind == 'C') {
       char cg[256], cpus[4096], mems[4096];
@@ -1390,6 +1882,16 @@ int main(int argc, char **argv) {
         int e = write_file(file, mems);
         if (e < 0) printf("@@X %d %s cpuset.mems %s: %s\n", scen_index, cg, mems, strerror(-e));
       }
+    } else if (kind == 'D') {
+      pin_coordinator(1);
+      setup_disk(line + 2);
+      pin_coordinator(0);
+    } else if (kind == 'F') {
+      static char fname[72], fsize[32], franges[LINE];
+      if (sscanf(line + 2, "%71s %31s %65535s", fname, fsize, franges) != 3) die("bad F line");
+      pin_coordinator(1);
+      scenario_file(fname, fsize, franges);
+      pin_coordinator(0);
     } else if (kind == 'T') {
       if (ntasks >= MAX_TASKS) die("too many tasks");
       struct task_def *t = &tasks[ntasks++];
@@ -1412,6 +1914,12 @@ int main(int argc, char **argv) {
       static int last_base = -1;
       if (last_base != scen_index) {
         drain_kmsg(-1, 0);
+        /* the scenario's files made, nothing dirty */
+        if (files_dir[0]) {
+          pin_coordinator(1);
+          sync();
+          pin_coordinator(0);
+        }
         /* let the tasks settle (they finished starting when they answered ready) */
         usleep(100 * 1000);
         read_numastat(base_stat);
@@ -1437,6 +1945,10 @@ int main(int argc, char **argv) {
       if (strcmp(cmd, "numastat") == 0) {
         numastat_json(numastat_buf, sizeof numastat_buf);
         answer = numastat_buf;
+      } else if (strcmp(cmd, "meminfo") == 0) {
+        answer = meminfo_answer();
+      } else if (strncmp(cmd, "file_placement ", 15) == 0) {
+        answer = file_placement_answer(cmd);
       } else if (strncmp(cmd, "fork child=", 11) == 0) {
         answer = ask_fork(t, cmd + 11);
       } else if (strncmp(cmd, "cgroup_", 7) == 0) {
