@@ -7,8 +7,8 @@
  *   task, free pages of every zone and interleave rotors;
  * - determinism: the same file run twice gives the same result JSON;
  * - conservation: per zone, the pages free at boot (plus those hotplug onlined, less those it
- *   offlined) are free, mapped by a page table, page tables, held by a shmem object or
- *   taken by kalloc; a killed task holds nothing;
+ *   offlined) are free, mapped by a page table, page tables, held by a shmem object, in
+ *   the page cache or taken by kalloc; a killed task holds nothing;
  * - cpusets: no user page is allocated outside the faulting task's mems_allowed.
  *
  * Saved counterexamples (test/reference/counterexamples/*.yaml) are replayed through all of
@@ -71,7 +71,13 @@ function observe(run: RunOutput) {
     numastat: run.result.numastat,
     numaMaps: Object.fromEntries([...k.tasks.values()].map((t) => [t.name, numaMaps(k, t)])),
     free: Object.fromEntries(k.zoneById.map((z) => [z.label, z.free])),
-    interleave: Object.fromEntries([...k.tasks.values()].map((t) => [t.name, [t.ilPrev, t.ilWeight]])),
+    interleave: Object.fromEntries(
+      [...k.tasks.values()].map((t) => [t.name, [t.ilPrev, t.ilWeight, t.spreadRotor]]),
+    ),
+    files: run.result.files,
+    pageCache: Object.fromEntries(
+      k.zoneById.map((z) => [z.label, [k.pageCache.pagesIn(z.id), k.pageCache.dirtyIn(z.id)]]),
+    ),
   };
 }
 
@@ -157,6 +163,7 @@ function pagesInUse(k: Kernel, kalloc: Map<number, number>): Map<number, number>
     addPages(used, t.mm.tables.zoneCounts());
   }
   for (const o of objects) addPages(used, o.pages.nodeCounts(0, Number.MAX_SAFE_INTEGER));
+  for (const f of k.pageCache.files.values()) addPages(used, k.pageCache.fileZones(f));
   return used;
 }
 

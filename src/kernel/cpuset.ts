@@ -19,6 +19,8 @@ export class Cpuset {
   /** cgroup v1 style flags (mem_exclusive, mem_hardwall) */
   memExclusive = false;
   memHardwall = false;
+  /** cgroup v1 cpuset.memory_spread_page: the page cache of its tasks is spread over its mems */
+  memorySpreadPage = false;
 
   constructor(path: string, parent: Cpuset | null) {
     this.path = path;

@@ -239,6 +239,20 @@ export class ExtentMap implements PageTable {
     return out;
   }
 
+  /** The first extent overlapping [from, to), clipped to it, or undefined. */
+  first(from: number, to: number): Extent | undefined {
+    if (to <= from) return undefined;
+    let li = this.leafFor(from);
+    while (li < this.leaves.length) {
+      const leaf = this.leaves[li]!;
+      const pos = ExtentMap.posIn(leaf, from);
+      const e = leaf.items[pos];
+      if (e) return e.start >= to ? undefined : clip(e, from, to);
+      li++;
+    }
+    return undefined;
+  }
+
   /** All extents in order. */
   *all(): Generator<Extent> {
     for (const leaf of this.leaves) yield* leaf.items;

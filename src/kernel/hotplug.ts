@@ -26,6 +26,7 @@ import { DEFAULT_POLICY } from "./mempolicy.js";
 import { type MigrateRange, migrateRanges } from "./migrate.js";
 import type { ShmemObject } from "./mm.js";
 import { Nodemask } from "./nodemask.js";
+import { migrateCacheOff } from "./pagecache.js";
 import type { AllocPlan } from "./policy-alloc.js";
 import { initPerZoneWmarkMin, type Zone } from "./zone.js";
 
@@ -87,6 +88,7 @@ export function memoryOffline(k: Kernel, caller: Task, node: number): HotplugRes
     if (!t.alive) continue;
     if (!migrateRanges(k, caller, t, pagesOn(k, t, node, seen), plan)) return { ret: -1, errno: "EBUSY" };
   }
+  if (!migrateCacheOff(k, caller, node, plan)) return { ret: -1, errno: "EBUSY" };
   // pages nothing maps (kernel allocations) cannot move
   if (populated.some((z) => z.free < z.managed)) return { ret: -1, errno: "EBUSY" };
   for (const z of populated) {

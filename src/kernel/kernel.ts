@@ -11,7 +11,8 @@ import type { MemPolicy, PolicyTask } from "./mempolicy.js";
 import { Mm, ShmemObject } from "./mm.js";
 import { Nodemask } from "./nodemask.js";
 import type { PassTrace } from "./page-alloc.js";
-import { type AllocEnv, type AllocTask, firstZonesZonelist } from "./page-alloc.js";
+import { type AllocEnv, type AllocTask, firstZonesZonelist, type KswapdWake } from "./page-alloc.js";
+import { kswapdHasWork, nodeDirtyRoom, PageCache, reclaimNode, SWAP_CLUSTER_MAX } from "./pagecache.js";
 import { allocateRun } from "./policy-alloc.js";
 import type { MachineSpec } from "./topology.js";
 import { Topology } from "./topology.js";
@@ -105,7 +106,19 @@ export interface FailEvent {
   reason: string;
 }
 
-export type KernelEvent = AllocEvent | OomEvent | FailEvent;
+/** Reclaim of page cache on a node (kswapd's or the allocating task's direct reclaim). */
+export interface ReclaimEvent {
+  kind: "reclaim";
+  step: number;
+  /** the task whose allocation asked for it */
+  task: string;
+  by: "kswapd" | "direct";
+  node: number;
+  /** clean page-cache pages freed */
+  pages: number;
+}
+
+export type KernelEvent = AllocEvent | OomEvent | FailEvent | ReclaimEvent;
 
 export class Task implements PolicyTask {
   readonly name: string;
@@ -116,6 +129,8 @@ export class Task implements PolicyTask {
   mempolicy: MemPolicy | null = null;
   ilPrev = MAX_NUMNODES - 1;
   ilWeight = 0;
+  /** cpuset_mem_spread_rotor (NUMA_NO_NODE until the first spread allocation) */
+  spreadRotor = NUMA_NO_NODE;
   memsAllowed: Nodemask = Nodemask.NONE;
   readonly mm: Mm;
   state: "running" | "killed" | "exited" = "running";
@@ -173,12 +188,18 @@ export class Kernel {
   cpusetsInsaneConfig = false;
   readonly tasks = new Map<string, Task>();
   readonly numastat = new Map<number, NumaStat>();
+  /** the page cache of the disk file system */
+  readonly pageCache = new PageCache();
+  /** pgsteal per node: page-cache pages reclaimed since boot */
+  readonly pgsteal = new Map<number, number>();
   /** iw_table (weighted interleave weights) */
   readonly weights: Map<number, number>;
   readonly events: KernelEvent[] = [];
   /** the decisions of the current stretch of events that later identical ones merge into */
   private readonly openDecisions = new Map<string, AllocEvent>();
   private openStep = -1;
+  private readonly openReclaims = new Map<string, ReclaimEvent>();
+  private openReclaimStep = -1;
   /** the step being executed, for events */
   step = -1;
   /** changes whenever zonelists, cpusets or weights change (cached plans are then rebuilt) */
@@ -303,6 +324,21 @@ export class Kernel {
    * explains itself in a few lines. Any other event closes the stretch.
    */
   pushEvent(e: KernelEvent): void {
+    if (e.kind === "reclaim") {
+      // the reclaim of a step on a node, by kswapd or by a task, is one event
+      const key = `${e.step}|${e.task}|${e.by}|${e.node}`;
+      if (this.openReclaimStep !== e.step) {
+        this.openReclaims.clear();
+        this.openReclaimStep = e.step;
+      }
+      const open = this.openReclaims.get(key);
+      if (open) open.pages += e.pages;
+      else {
+        this.openReclaims.set(key, e);
+        this.events.push(e);
+      }
+      return;
+    }
     if (e.kind !== "alloc" || e.pages === 0) {
       this.openDecisions.clear();
       this.events.push(e);
@@ -330,7 +366,9 @@ export class Kernel {
         zonelists: this.zonelists,
         cpusetsEnabled: this.cpusetsEnabled,
         cpusetsInsaneConfig: this.cpusetsInsaneConfig,
-        reclaimable: () => 0,
+        reclaimable: (z) => this.pageCache.reclaimable(z.id),
+        kswapdWork: (node, highest) => kswapdHasWork(this, node, highest),
+        dirtyRoom: (node) => nodeDirtyRoom(this, node),
         zoneFilter: filter ? (z, ac, f) => filter(z, ac, f, this.designCtx) : undefined,
       };
     }
@@ -454,6 +492,28 @@ export class Kernel {
     if (z.node === numaNodeId) s.local_node += n;
     else s.other_node += n;
     if (interleaveTarget !== NUMA_NO_NODE && z.node === interleaveTarget) s.interleave_hit += n;
+  }
+
+  /** kswapd of the woken nodes balances them (balance_pgdat), before the next allocation. */
+  runKswapd(wake: KswapdWake, task: string): void {
+    for (const node of wake.nodes) reclaimNode(this, node, wake.highest, "kswapd", task);
+  }
+
+  /**
+   * Direct reclaim (try_to_free_pages): at least SWAP_CLUSTER_MAX pages from the eligible
+   * nodes in zonelist order, each brought to balance as kswapd would. Returns pages freed.
+   */
+  directReclaim(wake: KswapdWake, task: string): number {
+    let freed = 0;
+    for (const node of wake.nodes)
+      freed += reclaimNode(this, node, wake.highest, "direct", task, Math.max(0, SWAP_CLUSTER_MAX - freed));
+    return freed;
+  }
+
+  /** Count pages reclaimed on a node (pgsteal) and, for --explain, say who reclaimed them. */
+  noteReclaim(node: number, pages: number, by: ReclaimEvent["by"], task: string): void {
+    this.pgsteal.set(node, (this.pgsteal.get(node) ?? 0) + pages);
+    this.pushEvent({ kind: "reclaim", step: this.step, task, by, node, pages });
   }
 
   /** Give pages back to their zones. `zonePages` maps zone id → pages. */

@@ -19,6 +19,7 @@ import {
   __GFP_NORETRY,
   __GFP_RETRY_MAYFAIL,
   __GFP_THISNODE,
+  __GFP_WRITE,
   gfpZone,
 } from "./gfp.js";
 import type { Nodemask } from "./nodemask.js";
@@ -58,8 +59,15 @@ export interface AllocEnv {
   cpusetsEnabled: boolean;
   /** cpusets_insane_config(): some cpuset's mems were ever movable-only */
   cpusetsInsaneConfig: boolean;
-  /** Pages reclaim could free from a zone for this request (none for anonymous memory without swap). */
+  /** Pages reclaim could free from a zone for this request (clean page cache; anonymous memory without swap is not). */
   reclaimable(zone: Zone): number;
+  /**
+   * Whether kswapd, woken for a node, would reclaim there: the node is not balanced
+   * (pgdat_balanced() fails up to `highest`) and has something to reclaim.
+   */
+  kswapdWork?: (node: number, highest: ZoneType) => boolean;
+  /** How many more pages a node takes under node_dirty_ok() (__GFP_WRITE, fast path only). */
+  dirtyRoom?: (node: number) => number;
   /** A design's extra zone check (for instance CDM isolation); returns a reason to skip, or undefined. */
   zoneFilter?: (zone: Zone, ac: AllocContext, allocFlags: number) => string | undefined;
 }
@@ -71,6 +79,8 @@ export interface AllocRequest {
   nid: number;
   /** the policy's nodemask (policy_nodemask), or null */
   nodemask: Nodemask | null;
+  /** the pages are clean page cache, reclaimable as soon as allocated (reads) */
+  cleanCache?: boolean;
 }
 
 /** struct alloc_context */
@@ -81,6 +91,8 @@ export interface AllocContext {
   preferredZone: Zone | undefined;
   /** The nodemask the caller passed (restored in the slow path). */
   readonly callerNodemask: Nodemask | null;
+  /** ac->spread_dirty_pages: __GFP_WRITE in the fast path */
+  spreadDirtyPages: boolean;
 }
 
 export type ZoneVerdict =
@@ -89,6 +101,7 @@ export type ZoneVerdict =
   | "not in nodemask"
   | "cpuset"
   | "watermark"
+  | "dirty limit"
   | "design";
 
 export interface ZoneStep {
@@ -134,6 +147,8 @@ export type AllocDecision =
        */
       watermarkFailed: readonly number[];
       trace: PassTrace[] | undefined;
+      /** nodes whose kswapd the slow path woke and that have reclaim to do (wake_all_kswapds) */
+      kswapd?: KswapdWake;
     }
   | {
       ok: false;
@@ -142,7 +157,16 @@ export type AllocDecision =
       reason: string;
       watermarkFailed: readonly number[];
       trace: PassTrace[] | undefined;
+      kswapd?: KswapdWake;
+      /** direct reclaim would free pages on these nodes first (try_to_free_pages) */
+      reclaim?: KswapdWake;
     };
+
+/** Nodes to reclaim on, and the highest zone reclaim may take pages from (sc.reclaim_idx). */
+export interface KswapdWake {
+  nodes: number[];
+  highest: ZoneType;
+}
 
 /** node_zonelist(nid, gfp) */
 function nodeZonelist(env: AllocEnv, nid: number, gfp: number): readonly Zone[] {
@@ -277,6 +301,18 @@ function getPageFromFreelist(
       }
       continue;
     }
+    // node_dirty_ok(): the fast path of a __GFP_WRITE request skips nodes over their dirty limit
+    let dirtyRoom = Number.POSITIVE_INFINITY;
+    if (ac.spreadDirtyPages && env.dirtyRoom) {
+      dirtyRoom = env.dirtyRoom(zone.node);
+      if (dirtyRoom <= 0) {
+        if (step) {
+          step.verdict = "dirty limit";
+          trace!.zones.push(step);
+        }
+        continue;
+      }
+    }
     if (env.zoneFilter) {
       const why = env.zoneFilter(zone, ac, allocFlags);
       if (why) {
@@ -310,7 +346,7 @@ function getPageFromFreelist(
       continue;
     }
     if (step) trace!.zones.push(step);
-    return { zone, count };
+    return { zone, count: Math.min(count, dirtyRoom) };
   }
   return undefined;
 }
@@ -345,16 +381,20 @@ export function decide(
   req: AllocRequest,
   wantTrace: boolean,
   afterOomKill = false,
+  /** direct reclaim already failed to free anything for this allocation */
+  reclaimFailed = false,
 ): AllocDecision {
   const trace: PassTrace[] | undefined = wantTrace ? [] : undefined;
   const failed: number[] = [];
   const { gfp, order } = req;
-  const nopage = (reason: string): AllocDecision => ({
+  const nopage = (reason: string, reclaim?: KswapdWake): AllocDecision => ({
     ok: false,
     oom: null,
     reason,
     watermarkFailed: failed,
     trace,
+    kswapd,
+    reclaim,
   });
   if (order >= MAX_ORDER) return nopage("order too large");
 
@@ -367,7 +407,11 @@ export function decide(
     nodemask: req.nodemask,
     preferredZone: undefined,
     callerNodemask: req.nodemask,
+    spreadDirtyPages: (gfp & __GFP_WRITE) !== 0,
   };
+  let kswapd: KswapdWake | undefined;
+  /** nodes the slow path would wake kswapd for (balanced now, or nothing to reclaim yet) */
+  let wakeCandidates: readonly number[] = [];
   /** One get_page_from_freelist() pass, as a decision when it finds a zone. */
   const attempt = (
     pass: string,
@@ -389,10 +433,14 @@ export function decide(
     return {
       ok: true,
       zone: r.zone,
-      count: r.count,
+      // kswapd runs before the next allocation
+      count: kswapd
+        ? 1
+        : wakeLimit(env, ac.zonelist, req, r.zone, r.count, ac.highestZoneidx, wakeCandidates),
       preferredZone: ac.preferredZone,
       watermarkFailed: failed,
       trace,
+      kswapd,
     };
   };
 
@@ -415,8 +463,9 @@ export function decide(
   const fast = afterOomKill ? undefined : attempt("fast path", allocGfp, allocFlags, cpusetMode);
   if (fast) return fast;
 
-  // __alloc_pages_slowpath(): restore the caller's nodemask
+  // __alloc_pages_slowpath(): restore the caller's nodemask; dirty spreading is fast path only
   ac.nodemask = req.nodemask;
+  ac.spreadDirtyPages = false;
   const canDirectReclaim = (gfp & __GFP_DIRECT_RECLAIM) !== 0;
   const costly = order > PAGE_ALLOC_COSTLY_ORDER;
   allocFlags = gfpToAllocFlags(gfp);
@@ -427,6 +476,11 @@ export function decide(
     if (!firstZonesZonelist(zonelist, highest, task.memsAllowed)) {
       return nopage("cpuset has no zone for this gfp (movable-only mems)");
     }
+  }
+  if (allocFlags & ALLOC_KSWAPD) {
+    const w = wakeAllKswapds(env, task, gfp, ac);
+    kswapd = w.wake;
+    wakeCandidates = w.candidates;
   }
   const slowCpuset = env.cpusetsEnabled && allocFlags & ALLOC_CPUSET ? "zone check" : "ignored";
   const slow = attempt("slow path", gfp, allocFlags, slowCpuset);
@@ -445,11 +499,16 @@ export function decide(
   if (!canDirectReclaim) return nopage("cannot reclaim (no __GFP_DIRECT_RECLAIM)");
   if (task.oomVictim) return nopage("OOM victim out of reserves");
 
-  // direct reclaim: only what is reclaimable on the eligible zones helps
-  const reclaimable = ac.zonelist.some(
-    (z) => z.type <= highest && (!ac.nodemask || ac.nodemask.has(z.node)) && env.reclaimable(z) > 0,
-  );
-  if (reclaimable) return nopage("reclaim needed");
+  // direct reclaim (try_to_free_pages → shrink_zones): the eligible zones of the zonelist
+  // that the cpuset allows (cpuset_zone_allowed(zone, GFP_KERNEL | __GFP_HARDWALL))
+  const reclaimNodes: number[] = [];
+  for (const z of ac.zonelist) {
+    if (z.type > highest || (ac.nodemask && !ac.nodemask.has(z.node))) continue;
+    if (env.cpusetsEnabled && !task.memsAllowed.has(z.node)) continue;
+    if (env.reclaimable(z) > 0 && !reclaimNodes.includes(z.node)) reclaimNodes.push(z.node);
+  }
+  if (reclaimNodes.length && !reclaimFailed)
+    return nopage("direct reclaim", { nodes: reclaimNodes, highest });
   if (gfp & __GFP_NORETRY) return nopage("__GFP_NORETRY");
   if (costly && !(gfp & __GFP_RETRY_MAYFAIL)) return nopage("costly order");
 
@@ -460,6 +519,57 @@ export function decide(
   if (highest < ZONE_NORMAL) return nopage("no OOM kill for lowmem");
   const oom = { gfp, order, zonelist, nodemask: ac.nodemask };
   return { ok: false, oom, reason: "out of memory", watermarkFailed: failed, trace };
+}
+
+/**
+ * wake_all_kswapds(): each node of the zonelist up to highest_zoneidx in the nodemask,
+ * once; wakeup_kswapd() skips zones the cpuset does not allow (cpuset_zone_allowed with
+ * the request's gfp) and nodes that are balanced. Only nodes with reclaim to do are kept.
+ */
+function wakeAllKswapds(
+  env: AllocEnv,
+  task: AllocTask,
+  gfp: number,
+  ac: AllocContext,
+): { wake: KswapdWake | undefined; candidates: number[] } {
+  const candidates: number[] = [];
+  if (!env.kswapdWork) return { wake: undefined, candidates };
+  const nodes: number[] = [];
+  for (const z of ac.zonelist) {
+    if (z.type > ac.highestZoneidx || (ac.nodemask && !ac.nodemask.has(z.node))) continue;
+    if (z.managed <= 0 || nodes.includes(z.node) || candidates.includes(z.node)) continue;
+    if (env.cpusetsEnabled && !cpusetNodeAllowed(task, z.node, gfp)) continue;
+    if (env.kswapdWork(z.node, ac.highestZoneidx)) nodes.push(z.node);
+    else candidates.push(z.node);
+  }
+  return { wake: nodes.length ? { nodes, highest: ac.highestZoneidx } : undefined, candidates };
+}
+
+/**
+ * How many slow-path allocations from `zone` repeat the decision before the next one
+ * would wake its node's kswapd: allocations take the zone down to its high watermark,
+ * where the node stops being balanced (if it has page cache to reclaim by then); a clean
+ * page-cache page gives an unbalanced node something to reclaim at once.
+ */
+function wakeLimit(
+  env: AllocEnv,
+  zonelist: readonly Zone[],
+  req: AllocRequest,
+  zone: Zone,
+  count: number,
+  highest: ZoneType,
+  candidates: readonly number[],
+): number {
+  if (!candidates.includes(zone.node)) return count;
+  // a node without page cache to reclaim never wakes its kswapd (anonymous memory only)
+  if (
+    !req.cleanCache &&
+    !zonelist.some((z) => z.node === zone.node && z.type <= highest && env.reclaimable(z) > 0)
+  )
+    return count;
+  const room = zone.free - (zone.high + zone.lowmemReserve[highest]!);
+  if (room <= 0) return req.cleanCache ? 1 : count;
+  return Math.min(count, room);
 }
 
 /** Take `allocations` blocks of 2^order pages from the zone the decision chose. */

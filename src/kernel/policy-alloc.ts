@@ -48,6 +48,8 @@ export interface AllocPlan {
   phase: number;
   /** dynamic (no-VMA) interleave: update il_prev/il_weight after the run */
   dynamicInterleave?: "interleave" | "weighted";
+  /** cpuset page-cache spreading: leave the task's cpuset_mem_spread_rotor on the last node */
+  spreadRotor?: boolean;
   /** how many allocations the cycle holds for before it must be planned again (default: all) */
   span?: number;
   /** where the i-th allocation of a run lands, for events (default: firstIndex + i in the run's space) */
@@ -252,10 +254,12 @@ export function taskAllocPlan(
  * also counts down the weight left on it.
  */
 export function advanceDynamicInterleave(task: Task, plan: AllocPlan, calls: number): void {
-  if (!plan.dynamicInterleave || calls === 0) return;
+  if (calls === 0) return;
   const n = plan.slots.length;
   const last = (plan.phase + calls - 1) % n;
   const node = plan.slots[last]!.req.nid;
+  if (plan.spreadRotor) task.spreadRotor = node;
+  if (!plan.dynamicInterleave) return;
   task.ilPrev = node;
   if (plan.dynamicInterleave === "weighted") {
     let blockEnd = last;
@@ -286,12 +290,23 @@ interface SlotDecision {
   firstPass?: PassTrace[];
 }
 
-function decideSlot(k: Kernel, task: Task, slot: SlotRequest, afterOom: boolean): SlotDecision {
+function decideSlot(
+  k: Kernel,
+  task: Task,
+  slot: SlotRequest,
+  afterOom: boolean,
+  noReclaim = false,
+): SlotDecision {
   const env = k.allocEnv();
   const at = k.allocTask(task);
-  const d = decide(env, at, slot.req, k.explain, afterOom);
+  const d = decide(env, at, slot.req, k.explain, afterOom, noReclaim);
   if (d.ok || !slot.second) return { d };
-  const d2 = decide(env, at, slot.second, k.explain, afterOom);
+  // the first pass woke kswapd: it runs before the second pass's decision, and the next
+  // allocation's first pass sees what it freed
+  if (d.kswapd) k.runKswapd(d.kswapd, task.name);
+  let d2 = decide(env, at, slot.second, k.explain, afterOom, noReclaim);
+  if (d.kswapd && d2.ok)
+    d2 = { ...d2, count: 1, kswapd: d2.kswapd ?? { nodes: [], highest: d.kswapd.highest } };
   // zones that failed the first pass's watermarks also decide the outcome
   return { d: { ...d2, watermarkFailed: [...d.watermarkFailed, ...d2.watermarkFailed] }, firstPass: d.trace };
 }
@@ -328,6 +343,7 @@ export function allocateRun(
   const segments: Segment[] = [];
   let done = 0;
   let afterOom = false;
+  let noReclaim = false;
   const emit = (seg: Segment) => {
     segments.push(seg);
     onSegment?.(firstIndex + done, seg);
@@ -359,7 +375,8 @@ export function allocateRun(
         if (!sd) bySecond.set(slot.second, (sd = decideSlot(k, task, slot, false)));
         ds.push(sd);
       }
-      if (ds.every((x) => x.d.ok)) {
+      const blocker = ds.findIndex((x) => !x.d.ok || x.d.kswapd);
+      if (blocker < 0) {
         const use = new Map<Zone, number>();
         for (const x of ds) if (x.d.ok) use.set(x.d.zone, (use.get(x.d.zone) ?? 0) + 1);
         let cycles = Math.floor(remaining / n);
@@ -377,21 +394,57 @@ export function allocateRun(
           continue;
         }
       }
+      // Not a whole cycle: the slots before the first one that fails, wakes kswapd or would
+      // take more pages from a zone than its decision allows hold for one page each.
+      const use = new Map<Zone, number>();
+      let prefix = 0;
+      for (const x of ds) {
+        if (!x.d.ok || x.d.kswapd) break;
+        const u = (use.get(x.d.zone) ?? 0) + 1;
+        if (u > x.d.count) break;
+        use.set(x.d.zone, u);
+        prefix++;
+      }
+      if (
+        prefix > 1 &&
+        freedZones &&
+        freesInvalidate(ds.slice(0, prefix), freedZones(firstIndex + done, prefix))
+      )
+        prefix = 0;
+      if (prefix > 1) {
+        const zones: number[] = [];
+        for (let j = 0; j < prefix; j++) {
+          const x = ds[j]!;
+          if (x.d.ok) zones.push(x.d.zone.id);
+          record((plan.phase + done + j) % n, x, 1, done + j);
+        }
+        emit({ count: prefix, zones });
+        continue;
+      }
     }
     // One slot at a time: all pages of a single-slot plan, or one page of a cycle.
     const slotIdx = (plan.phase + done) % n;
-    const sd = decideSlot(k, task, plan.slots[slotIdx]!, afterOom);
+    const sd = decideSlot(k, task, plan.slots[slotIdx]!, afterOom, noReclaim);
+    // kswapd, woken by the slow path, has reclaimed by the next allocation
+    if (sd.d.kswapd) k.runKswapd(sd.d.kswapd, task.name);
     if (sd.d.ok) {
       // after an OOM kill the slow path retries only the allocation that invoked it; the
       // next fault is a new __alloc_pages() call with its own fast path
       let count = n === 1 && !afterOom ? Math.min(remaining, sd.d.count) : 1;
       if (count > 1 && freedZones && freesInvalidate([sd], freedZones(firstIndex + done, count))) count = 1;
       afterOom = false;
+      noReclaim = false;
       record(slotIdx, sd, count, done);
       emit({ count, zones: [sd.d.zone.id] });
       continue;
     }
     afterOom = false;
+    if (sd.d.reclaim) {
+      // __alloc_pages_direct_reclaim(), then the allocation is tried again; a reclaim that
+      // frees nothing goes on to the OOM killer (should_reclaim_retry() gives up)
+      if (k.directReclaim(sd.d.reclaim, task.name) === 0) noReclaim = true;
+      continue;
+    }
     if (k.explain) {
       k.pushEvent(
         allocEvent(k, task, plan, plan.slots[slotIdx]!, sd, null, target, space, firstIndex, done, 0),

@@ -3,7 +3,9 @@
  * (fs/proc/task_mmu.c show_numa_map, gather_stats), /sys/devices/system/node/*
  * (drivers/base/node.c), and the fallback order lines of build_zonelists().
  */
+
 import { extentNodeCounts, PG_ANON, PG_DIRTY, ZERO_PAGE } from "./extents.js";
+import { nodeMeminfo } from "./filesys.js";
 import type { Kernel, Task } from "./kernel.js";
 import { NUMASTAT_FIELDS } from "./kernel.js";
 import { getTaskPolicy, mpolToStr } from "./mempolicy.js";
@@ -107,9 +109,17 @@ export function readSysNode(k: Kernel, path: string): string | undefined {
     case "numastat":
       return nodeNumastat(k, id);
     case "meminfo": {
-      const mi = k.nodeMeminfo(id);
+      // node_read_meminfo()'s lines for what the model keeps, in its order
+      const mi = nodeMeminfo(k, id);
       const kb = (p: number) => `${String(p * 4).padStart(8)} kB`;
-      return `Node ${id} MemTotal:       ${kb(mi.total)}\nNode ${id} MemFree:        ${kb(mi.free)}\nNode ${id} MemUsed:        ${kb(mi.total - mi.free)}\n`;
+      const line = (name: string, p: number) => `Node ${id} ${`${name}:`.padEnd(15)} ${kb(p)}\n`;
+      return (
+        line("MemTotal", mi.MemTotal) +
+        line("MemFree", mi.MemFree) +
+        line("MemUsed", mi.MemTotal - mi.MemFree) +
+        line("Dirty", mi.Dirty) +
+        line("FilePages", mi.FilePages)
+      );
     }
   }
   return undefined;

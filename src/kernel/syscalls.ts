@@ -73,9 +73,9 @@ export interface SysResult {
   killed?: boolean;
 }
 
-const ok = (ret = 0, out?: Record<string, unknown>): SysResult =>
+export const ok = (ret = 0, out?: Record<string, unknown>): SysResult =>
   out ? { ret, errno: null, out } : { ret, errno: null };
-const fail = (errno: string, out?: Record<string, unknown>): SysResult =>
+export const fail = (errno: string, out?: Record<string, unknown>): SysResult =>
   out ? { ret: -1, errno, out } : { ret: -1, errno };
 
 /** Unsigned 64-bit view of a value a program passes as unsigned long. */

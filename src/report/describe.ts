@@ -137,6 +137,16 @@ export function describeStep(s: Step): string {
       return `attach to ${s.cgroup}`;
     case "migrate_pages":
       return `migrate_pages${pidText(s.pid)} ${nodes(s.from)} → ${nodes(s.to)}`;
+    case "write_file":
+      return `write ${size(s.length)} to ${s.file}${s.offset ? ` at ${size(s.offset)}` : ""}`;
+    case "read_file":
+      return `read ${s.length === "file" ? "all of" : size(s.length)}${s.length === "file" ? "" : " of"} ${s.file}${s.offset ? ` from ${size(s.offset)}` : ""}`;
+    case "sync":
+      return "sync";
+    case "file_placement":
+      return `placement of ${s.file}'s page cache`;
+    case "meminfo":
+      return "per-node meminfo";
     case "move_pages": {
       const n = s.runs.reduce((a, r) => a + r.count, 0);
       const who = pidText(s.pid);

@@ -3,7 +3,7 @@
  * allocator recorded it (events returned as data, rendered here).
  */
 import { PAGE_SIZE } from "../kernel/constants.js";
-import type { AllocEvent } from "../kernel/kernel.js";
+import type { AllocEvent, ReclaimEvent } from "../kernel/kernel.js";
 import type { PassTrace, ZoneStep } from "../kernel/page-alloc.js";
 import type { Scenario } from "../scenario/types.js";
 import { describeStep } from "./describe.js";
@@ -28,6 +28,8 @@ function zoneLine(z: ZoneStep, s: Style): string {
       return `${name}${s.dim("skipped: zone above the gfp mask's highest zone")}`;
     case "design":
       return `${name}${s.yellow(`skipped by the design: ${z.detail ?? ""}`)}`;
+    case "dirty limit":
+      return `${name}${s.dim("skipped: node over its dirty limit (node_dirty_ok)")}`;
   }
 }
 
@@ -66,7 +68,11 @@ function policyText(e: AllocEvent): string {
 }
 
 /** The decision events of a run, grouped by step. */
-export function renderExplain(sc: Scenario, decisions: readonly AllocEvent[], s: Style): string {
+export function renderExplain(
+  sc: Scenario,
+  decisions: ReadonlyArray<AllocEvent | ReclaimEvent>,
+  s: Style,
+): string {
   const out: string[] = [];
   let lastStep = -2;
   for (const e of decisions) {
@@ -74,6 +80,13 @@ export function renderExplain(sc: Scenario, decisions: readonly AllocEvent[], s:
       const step = sc.steps[e.step];
       out.push("", s.bold(`step ${e.step}: ${e.task} ${step ? describeStep(step) : ""}`));
       lastStep = e.step;
+    }
+    if (e.kind === "reclaim") {
+      const who = e.by === "kswapd" ? `kswapd${e.node}` : `direct reclaim by ${e.task}`;
+      out.push(
+        `  ${s.yellow(`${who} freed ${e.pages} clean page-cache page${e.pages === 1 ? "" : "s"} on node ${e.node}`)}`,
+      );
+      continue;
     }
     const what = e.pages ? `${e.pages} page${e.pages === 1 ? "" : "s"}` : "allocation failed";
     out.push(

@@ -32,7 +32,7 @@ const ERRNO_NAMES: Record<number, string> = { 2: "-ENOENT", 13: "-EACCES", 14: "
 
 function fmtOut(out: Record<string, unknown> | undefined, op: string): string {
   if (!out) return "";
-  if (op === "numastat" || op === "cat" || op === "fallback_order") return "";
+  if (op === "numastat" || op === "cat" || op === "fallback_order" || op === "meminfo") return "";
   const parts: string[] = [];
   for (const [k, v] of Object.entries(out)) {
     if (k === "pages") {
@@ -136,6 +136,16 @@ export function renderRun(run: RunOutput, s: Style): string {
     out.push(String(text ?? "").replace(/\n$/, ""));
   }
 
+  for (const r of result.steps.filter((x) => x.out && x.op === "meminfo")) {
+    out.push("", s.bold(`Step ${r.index} output (per-node meminfo, kB)`));
+    const per = r.out as Record<string, Record<string, number>>;
+    const ids = Object.keys(per);
+    const fields = ids.length ? Object.keys(per[ids[0]!]!) : [];
+    const mrows: string[][] = [["", ...ids.map((n) => `Node ${n}`)]];
+    for (const f of fields) mrows.push([f, ...ids.map((n) => String(per[n]![f]))]);
+    out.push(...table(mrows));
+  }
+
   const maps = Object.entries(result.mappings);
   if (maps.length) {
     out.push("", s.bold("Mappings (resident pages per node at the end)"));
@@ -153,6 +163,16 @@ export function renderRun(run: RunOutput, s: Style): string {
     out.push(...table(mrows));
   }
 
+  const files = Object.entries(result.files ?? {});
+  if (files.length) {
+    out.push("", s.bold("Page cache (cached pages per node at the end)"));
+    const nodes = k.nMemory.ids();
+    const frows: string[][] = [["file", "size", ...nodes.map((n) => `N${n}`)]];
+    for (const [name, f] of files)
+      frows.push([name, human(f.size), ...nodes.map((n) => String(f.pages[String(n)] ?? "·"))]);
+    out.push(...table(frows));
+  }
+
   if (result.events.length) {
     out.push("", s.bold("Events"));
     for (const e of result.events) {
@@ -161,6 +181,11 @@ export function renderRun(run: RunOutput, s: Style): string {
           `  step ${e.step}: ${s.red("OOM killer")} invoked by ${e.task} (constraint ${e.constraint}` +
             `${e.nodemask ? `, nodemask ${e.nodemask}` : ""}): killed ${e.victim ?? "nobody"}` +
             `${e.victim ? ` (${e.victimRss} resident pages, ${approx(e.victimRss * PAGE_SIZE)}; page tables ${approx(e.victimPgtables * PAGE_SIZE)})` : ""}`,
+        );
+      } else if (e.kind === "reclaim") {
+        const who = e.by === "kswapd" ? `kswapd${e.node}` : `direct reclaim by ${e.task}`;
+        out.push(
+          `  step ${e.step}: ${who} freed ${e.pages} clean page-cache pages on node ${e.node} (allocations of ${e.task})`,
         );
       } else if (e.kind === "alloc_failure") {
         out.push(`  step ${e.step}: ${s.yellow("allocation failed")} for ${e.task}: ${e.reason}`);

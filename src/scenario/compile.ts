@@ -296,6 +296,18 @@ function defaultLength(length: number | string | undefined, path: Path, addr: Ad
 
 const MODEL_ONLY = new Set(["kalloc", "numastat", "cat"]);
 
+/** A cgroup that uses cgroup v1 cpuset flags. */
+const isV1 = (c: CgroupSpec) => c.memHardwall || c.memExclusive || c.memorySpreadPage;
+
+/** The largest file or file offset (bytes): ext4 with 4 KiB blocks, 16 TiB - 4 KiB. */
+export const MAX_FILE_BYTES = (1n << 44n) - 4096n;
+
+function fileSize(v: number | string, at: Path): bigint {
+  const n = parseSize(v, at);
+  if (n > MAX_FILE_BYTES) throw new FieldError(at, `at most 16 TiB - 4 KiB (${MAX_FILE_BYTES} bytes), the largest ext4 file`);
+  return n;
+}
+
 export function compileScenario(input: ScenarioInput, fileName?: string): Scenario {
   const machine = compileMachine(input.machine);
   const memNodes = new Set(machine.nodes.filter((n) => n.memoryBytes > 0).map((n) => n.id));
@@ -321,6 +333,7 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
       path,
       memHardwall: Boolean(c.mem_hardwall),
       memExclusive: Boolean(c.mem_exclusive),
+      memorySpreadPage: Boolean(c.memory_spread_page),
     };
     if (c.cpus !== undefined) {
       spec.cpus = parseIds(c.cpus, [...at, "cpus"], 8192, "cpu");
@@ -345,7 +358,7 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
   }
   const ensure = (path: string) => {
     if (path === "/" || byPath.has(path)) return;
-    byPath.set(path, { path, memHardwall: false, memExclusive: false });
+    byPath.set(path, { path, memHardwall: false, memExclusive: false, memorySpreadPage: false });
   };
   for (const path of [...byPath.keys()]) {
     const parts = path.split("/").filter(Boolean);
@@ -363,6 +376,12 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
     const parent = effCpus.get(c.path.slice(0, c.path.lastIndexOf("/")) || "/")!;
     const mine = (c.cpus ?? []).filter((x) => parent.includes(x));
     effCpus.set(c.path, mine.length ? mine : parent);
+  }
+
+  const files = new Map<string, bigint>();
+  for (const [name, size] of Object.entries(input.files ?? {})) {
+    if (files.size >= 256) throw new FieldError(["files"], "at most 256 files");
+    files.set(name, fileSize(size, ["files", name]));
   }
 
   const tasks: TaskSpec[] = [];
@@ -385,7 +404,7 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
     // cgroup v2's no-internal-process rule (cgroup_migrate_vet_dst): a cgroup whose children
     // have the cpuset controller cannot take a task (EBUSY, or EOPNOTSUPP for a child of a
     // cgroup that holds tasks). cgroup v1 hierarchies (mem_hardwall, mem_exclusive) allow it.
-    const v1 = cgroups.some((c) => c.memHardwall || c.memExclusive);
+    const v1 = cgroups.some((c) => isV1(c));
     if (cg !== "/" && !v1 && cgroups.some((c) => c.path.startsWith(`${cg}/`))) {
       throw new FieldError(
         ["tasks", name, "cgroup"],
@@ -440,10 +459,10 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
       return a;
     };
     if (MODEL_ONLY.has(s.op)) modelOnly.add(s.op);
-    if (s.op.startsWith("cgroup_") && cgroups.some((c) => c.memHardwall || c.memExclusive)) {
+    if (s.op.startsWith("cgroup_") && cgroups.some((c) => isV1(c))) {
       throw new FieldError(
         [...path, "op"],
-        "cgroup changes are modelled for cgroup v2 only; this scenario's cgroups use cgroup v1 flags (mem_hardwall, mem_exclusive)",
+        "cgroup changes are modelled for cgroup v2 only; this scenario's cgroups use cgroup v1 flags (mem_hardwall, mem_exclusive, memory_spread_page)",
       );
     }
     const base = { index, task, expect: compileExpect(s.expect, [...path, "expect"]), comment: s.comment };
@@ -487,6 +506,7 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
     },
     machine,
     cgroups,
+    files,
     tasks,
     steps,
     modelOnlyOps: [...modelOnly],
@@ -679,5 +699,25 @@ function compileStep(
     }
     case "exit":
       return { op: "exit" };
+    case "write_file": {
+      const length = fileSize(s.length, at("length"));
+      const offset = s.offset === undefined ? 0n : fileSize(s.offset, at("offset"));
+      if (offset + length > MAX_FILE_BYTES)
+        throw new FieldError(at("length"), "the file would grow past 16 TiB - 4 KiB, the largest ext4 file");
+      return { op: "write_file", file: s.file, length, offset };
+    }
+    case "read_file":
+      return {
+        op: "read_file",
+        file: s.file,
+        length: s.length === undefined ? "file" : fileSize(s.length, at("length")),
+        offset: s.offset === undefined ? 0n : fileSize(s.offset, at("offset")),
+      };
+    case "sync":
+      return { op: "sync" };
+    case "file_placement":
+      return { op: "file_placement", file: s.file };
+    case "meminfo":
+      return { op: "meminfo" };
   }
 }

@@ -7,6 +7,15 @@ import { getDesign } from "../designs/index.js";
 import { cgroupAttach, cgroupCreate, cgroupWrite } from "../kernel/cgroupfs.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "../kernel/constants.js";
 import type { Design } from "../kernel/design.js";
+import {
+  dropCaches,
+  filePagesByNode,
+  sysFilePlacement,
+  sysMeminfo,
+  sysReadFile,
+  sysSync,
+  sysWriteFile,
+} from "../kernel/filesys.js";
 import { memoryOffline, memoryOnline } from "../kernel/hotplug.js";
 import {
   type AllocEvent,
@@ -15,6 +24,7 @@ import {
   type KernelOptions,
   NUMASTAT_FIELDS,
   type NumaStat,
+  type ReclaimEvent,
   type Task,
 } from "../kernel/kernel.js";
 import { madvise } from "../kernel/madvise.js";
@@ -66,6 +76,13 @@ export interface MappingResult {
   pages: Record<string, number>;
 }
 
+export interface FileResult {
+  /** bytes */
+  size: number;
+  /** resident page-cache pages per node */
+  pages: Record<string, number>;
+}
+
 export interface ResultJson {
   format: "cdmsim-result/1";
   scenario: string;
@@ -74,6 +91,8 @@ export interface ResultJson {
   kernel: string;
   steps: StepResult[];
   mappings: Record<string, MappingResult>;
+  /** page-cache pages of each file of the disk file system at the end (present when the scenario uses files) */
+  files?: Record<string, FileResult>;
   events: KernelEvent[];
   ok: boolean;
   numastat: Record<string, NumaStat>;
@@ -83,7 +102,7 @@ export interface ResultJson {
 export interface RunOutput {
   result: ResultJson;
   /** allocation decisions, when run with explain */
-  decisions: AllocEvent[];
+  decisions: Array<AllocEvent | ReclaimEvent>;
   /** the final state, for reports */
   kernel: Kernel;
   scenario: Scenario;
@@ -129,7 +148,10 @@ export function bootScenario(sc: Scenario, opts: RunOptions = {}): Kernel {
     if (c.mems) cs.mems = Nodemask.from(c.mems);
     cs.memHardwall = c.memHardwall;
     cs.memExclusive = c.memExclusive;
+    cs.memorySpreadPage = c.memorySpreadPage;
   }
+  // files already on the disk: sparse, nothing cached
+  for (const [name, size] of sc.files) k.pageCache.create(name, size);
   k.refreshCpusets();
   for (const t of sc.tasks) {
     if (!t.forkedBy) k.createTask(t.name, k.cgroups.get(t.cgroup)!, t.cpu, t.privileged);
@@ -182,8 +204,18 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunOutput {
     numastat: Object.fromEntries([...k.numastat].map(([n, s]) => [String(n), { ...s }])),
     fallback_order: k.fallbackOrderLines(),
   };
-  const decisions = k.events.filter((e): e is AllocEvent => e.kind === "alloc");
+  if (k.pageCache.files.size) result.files = finalFiles(k);
+  const decisions = k.events.filter(
+    (e): e is AllocEvent | ReclaimEvent => e.kind === "alloc" || e.kind === "reclaim",
+  );
   return { result, decisions, kernel: k, scenario: sc };
+}
+
+function finalFiles(k: Kernel): Record<string, FileResult> {
+  const out: Record<string, FileResult> = {};
+  for (const [name, f] of k.pageCache.files)
+    out[name] = { size: Number(f.size), pages: pagesOut(filePagesByNode(k, name)!) };
+  return out;
 }
 
 function finalMappings(k: Kernel, maps: Map<string, Map<string, Mapping>>): Record<string, MappingResult> {
@@ -322,6 +354,8 @@ function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>):
     case "sched_setaffinity":
       return sysSchedSetaffinity(k, task, step.cpu);
     case "sysfs_write":
+      if (step.path === "/proc/sys/vm/drop_caches")
+        return task.privileged ? dropCaches(k, step.value) : { ret: -1, errno: "EACCES" };
       return sysSysfsWrite(k, task, step.path, step.value);
     case "cat": {
       let text: string | undefined;
@@ -344,6 +378,16 @@ function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>):
         resolveLength(step.addr, step.length, maps),
         step.advice,
       );
+    case "write_file":
+      return sysWriteFile(k, task, step.file, step.offset, step.length);
+    case "read_file":
+      return sysReadFile(k, task, step.file, step.offset, step.length);
+    case "sync":
+      return sysSync(k);
+    case "file_placement":
+      return sysFilePlacement(k, step.file);
+    case "meminfo":
+      return sysMeminfo(k);
     case "memory_offline":
       return memoryOffline(k, k.admin, step.node);
     case "memory_online":

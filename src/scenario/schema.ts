@@ -87,6 +87,12 @@ export const CgroupSchema = z.strictObject({
   mems: IdList.optional(),
   mem_hardwall: z.boolean().optional(),
   mem_exclusive: z.boolean().optional(),
+  memory_spread_page: z.boolean().optional(),
+});
+
+/** A file name on the scenario's disk file system (one directory, no paths). */
+export const FileName = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, {
+  error: "a file name is up to 64 letters, digits, _ . - (no directories)",
 });
 
 export const TaskSchema = z.strictObject({
@@ -246,6 +252,23 @@ export const StepSchema = z.discriminatedUnion("op", [
     ...common,
   }),
   z.strictObject({ op: z.literal("fallback_order"), ...common }),
+  z.strictObject({
+    op: z.literal("write_file"),
+    file: FileName,
+    length: Size,
+    offset: Size.optional(),
+    ...common,
+  }),
+  z.strictObject({
+    op: z.literal("read_file"),
+    file: FileName,
+    length: Size.optional(),
+    offset: Size.optional(),
+    ...common,
+  }),
+  z.strictObject({ op: z.literal("sync"), ...common }),
+  z.strictObject({ op: z.literal("file_placement"), file: FileName, ...common }),
+  z.strictObject({ op: z.literal("meminfo"), ...common }),
 ]);
 
 export const ScenarioSchema = z.strictObject({
@@ -255,6 +278,7 @@ export const ScenarioSchema = z.strictObject({
   kernel: KernelSchema.optional(),
   machine: MachineSchema,
   cgroups: z.record(CgroupPath, CgroupSchema).optional(),
+  files: z.record(FileName, Size).optional(),
   tasks: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/), TaskSchema).optional(),
   steps: z.array(StepSchema).max(100000).optional(),
 });

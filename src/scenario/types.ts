@@ -81,6 +81,11 @@ export type Step = StepBase &
     | { op: "cgroup_write"; cgroup: string; file: string; value: string }
     | { op: "cgroup_attach"; cgroup: string }
     | { op: "exit" }
+    | { op: "write_file"; file: string; length: bigint; offset: bigint }
+    | { op: "read_file"; file: string; length: bigint | "file"; offset: bigint }
+    | { op: "sync" }
+    | { op: "file_placement"; file: string }
+    | { op: "meminfo" }
   );
 
 export type StepOp = Step["op"];
@@ -91,6 +96,8 @@ export interface CgroupSpec {
   mems?: number[];
   memHardwall: boolean;
   memExclusive: boolean;
+  /** cgroup v1 cpuset.memory_spread_page */
+  memorySpreadPage: boolean;
 }
 
 export interface TaskSpec {
@@ -118,6 +125,8 @@ export interface Scenario {
   };
   machine: MachineSpec;
   cgroups: CgroupSpec[];
+  /** files on the disk file system before the first step (sparse, not in the page cache): name → bytes */
+  files: Map<string, bigint>;
   tasks: TaskSpec[];
   steps: Step[];
   /** ops that only the model can run (verify skips such scenarios) */

@@ -12,20 +12,31 @@
  *   otherwise the same page is retried with the OOM-kill flag (the slow path's retry);
  * - plain failure: an alloc_failure event, and the run stops;
  * - dynamic (task) interleave: every alloc_pages() call moves il_prev (and il_weight) with
- *   interleave_nodes()/weighted_interleave_nodes(); the OOM retry is inside the same call.
+ *   interleave_nodes()/weighted_interleave_nodes(); the OOM retry is inside the same call;
+ *   cpuset page-cache spreading moves the task's spread rotor the same way;
+ * - reclaim: kswapd woken by a decision runs before the next one; a decision that asks for
+ *   direct reclaim gets it and is retried (without reclaim once reclaim freed nothing).
  *
  * Explain events are not produced (the comparison runs without --explain).
  */
+import { NUMA_NO_NODE } from "../../src/kernel/constants.js";
 import type { AllocateRun, AllocEvent, Kernel, Task } from "../../src/kernel/kernel.js";
 import { interleaveNodes, weightedInterleaveNodes } from "../../src/kernel/mempolicy.js";
 import { outOfMemory } from "../../src/kernel/oom.js";
 import { type AllocDecision, commit, decide } from "../../src/kernel/page-alloc.js";
 import type { AllocPlan, RunResult, Segment, SlotRequest } from "../../src/kernel/policy-alloc.js";
 
-function decideOne(k: Kernel, task: Task, slot: SlotRequest, afterOomKill: boolean): AllocDecision {
-  const d = decide(k.allocEnv(), k.allocTask(task), slot.req, false, afterOomKill);
+function decideOne(
+  k: Kernel,
+  task: Task,
+  slot: SlotRequest,
+  afterOomKill: boolean,
+  noReclaim: boolean,
+): AllocDecision {
+  const d = decide(k.allocEnv(), k.allocTask(task), slot.req, false, afterOomKill, noReclaim);
   if (d.ok || !slot.second) return d;
-  return decide(k.allocEnv(), k.allocTask(task), slot.second, false, afterOomKill);
+  if (d.kswapd) k.runKswapd(d.kswapd, task.name);
+  return decide(k.allocEnv(), k.allocTask(task), slot.second, false, afterOomKill, noReclaim);
 }
 
 /** What the dynamic interleave rotor gives for the next alloc_pages() call (and moves it). */
@@ -60,9 +71,22 @@ export function pageByPageAllocateRun(
         );
       }
     }
+    if (plan.spreadRotor) {
+      // cpuset_spread_node(): next_node_in(rotor, mems_allowed), the first allowed node at first
+      const ids = task.memsAllowed.ids();
+      const node = task.spreadRotor === NUMA_NO_NODE ? ids[0]! : task.memsAllowed.nextIn(task.spreadRotor);
+      if (node !== slot.req.nid)
+        throw new Error(
+          `reference: spread rotor gives node ${node}, the plan's slot has node ${slot.req.nid}`,
+        );
+      task.spreadRotor = node;
+    }
     let afterOomKill = false;
+    let noReclaim = false;
     for (;;) {
-      const d = decideOne(k, task, slot, afterOomKill);
+      const d = decideOne(k, task, slot, afterOomKill, noReclaim);
+      // kswapd, woken by the slow path, reclaims before the next allocation
+      if (d.kswapd) k.runKswapd(d.kswapd, task.name);
       if (d.ok) {
         commit(d.zone, slot.req.order, 1);
         k.countAllocation(d.zone, d.preferredZone, task.numaNodeId, 1, slot.interleaveTarget);
@@ -79,6 +103,12 @@ export function pageByPageAllocateRun(
           return { segments, done, stop: { kind: "failed", reason: "out of memory and no killable task" } };
         }
         afterOomKill = true;
+        continue;
+      }
+      if (d.reclaim) {
+        // direct reclaim; one that frees nothing goes on to the OOM killer
+        if (k.directReclaim(d.reclaim, task.name) === 0) noReclaim = true;
+        afterOomKill = false;
         continue;
       }
       k.events.push({ kind: "alloc_failure", step: k.step, task: task.name, reason: d.reason });

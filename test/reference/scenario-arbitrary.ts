@@ -35,6 +35,8 @@ interface RawCgroup {
   /** bit i: the i-th CPU is in cpuset.cpus (0: not written) */
   cpus: number;
   hardwall: boolean;
+  /** with hardwall (cgroup v1): cpuset.memory_spread_page */
+  spread: boolean;
 }
 
 interface RawTask {
@@ -91,7 +93,11 @@ type RawStep =
   | { op: "cgroup_attach"; cgroup: number }
   | { op: "madvise"; map: number; range: RawRange; advice: string }
   | { op: "memory_offline"; node: number }
-  | { op: "memory_online"; node: number; normal: boolean };
+  | { op: "memory_online"; node: number; normal: boolean }
+  | { op: "write_file"; file: number; size: number; sizeKind: number; offset: number }
+  | { op: "read_file"; file: number; whole: boolean; size: number; offset: number }
+  | { op: "sync" }
+  | { op: "drop_caches" };
 
 interface RawScenario {
   nodes: RawNode[];
@@ -101,6 +107,8 @@ interface RawScenario {
   weighted: boolean;
   weights: number[];
   minFreeKbytes: number | null;
+  /** pages of a file on the disk before the first step (0: none) */
+  preFile: number;
   cgroups: RawCgroup[];
   tasks: RawTask[];
   steps: { task: number; step: RawStep }[];
@@ -339,6 +347,28 @@ const rawStep: fc.Arbitrary<RawStep> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("exit" as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant("write_file" as const),
+      file: fc.integer({ min: 0, max: 3 }),
+      size: fc.integer({ min: 1, max: 1000 }),
+      sizeKind: fc.integer({ min: 0, max: 3 }),
+      offset: fc.integer({ min: 0, max: 999 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("read_file" as const),
+      file: fc.integer({ min: 0, max: 4 }),
+      whole: fc.boolean(),
+      size: fc.integer({ min: 1, max: 1000 }),
+      offset: fc.integer({ min: 0, max: 999 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("sync" as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("drop_caches" as const) }) },
 );
 
 const rawScenario: fc.Arbitrary<RawScenario> = fc.record({
@@ -352,6 +382,10 @@ const rawScenario: fc.Arbitrary<RawScenario> = fc.record({
   weighted: fc.integer({ min: 0, max: 2 }).map((x) => x === 0),
   weights: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 4, maxLength: 4 }),
   minFreeKbytes: fc.option(fc.integer({ min: 128, max: 16384 }), { freq: 5 }),
+  preFile: fc.oneof(
+    { arbitrary: fc.constant(0), weight: 2 },
+    { arbitrary: fc.integer({ min: 1, max: 200000 }), weight: 1 },
+  ),
   cgroups: fc.array(
     fc.record({
       nested: fc.boolean(),
@@ -361,6 +395,7 @@ const rawScenario: fc.Arbitrary<RawScenario> = fc.record({
         { arbitrary: fc.integer({ min: 0, max: 255 }), weight: 1 },
       ),
       hardwall: fc.integer({ min: 0, max: 3 }).map((x) => x === 0),
+      spread: fc.boolean(),
     }),
     { maxLength: 2 },
   ),
@@ -453,6 +488,7 @@ function build(raw: RawScenario): ScenarioFile {
   }
   if (raw.minFreeKbytes !== null) kernel.min_free_kbytes = raw.minFreeKbytes;
   if (Object.keys(kernel).length) file.kernel = kernel;
+  if (raw.preFile) file.files = { pre: pages(raw.preFile) };
 
   // cgroups: flat, or the second one nested in the first; effective CPUs as cgroup v2 computes them
   const cgPaths: string[] = ["/"];
@@ -467,6 +503,7 @@ function build(raw: RawScenario): ScenarioFile {
       const mine = cpus.filter((_, j) => rc.cpus & (1 << j));
       if (mine.length) spec.cpus = mine;
       if (rc.hardwall) spec.mem_hardwall = true;
+      if (rc.hardwall && rc.spread) spec.memory_spread_page = true;
       cgroups[path] = spec;
       const parent = effCpus.get(path.slice(0, path.lastIndexOf("/")) || "/")!;
       const eff = mine.filter((c) => parent.includes(c));
@@ -659,6 +696,27 @@ function build(raw: RawScenario): ScenarioFile {
         if (s.flags) out.flags = s.flags;
         break;
       }
+      case "write_file": {
+        const p = mmapPages(s.size, s.sizeKind);
+        out.file = `f${s.file}`;
+        out.length = pages(p);
+        // mostly from the start; sometimes at an offset inside or past the data
+        if (s.offset % 3 === 0) out.offset = s.offset * 7 + (s.offset % 2) * 100;
+        break;
+      }
+      case "read_file":
+        // f4 never exists (ENOENT); "pre" exists on the disk from the start
+        out.file = s.file === 4 ? (raw.preFile ? "pre" : "f4") : `f${s.file}`;
+        if (!s.whole) out.length = pages(1 + s.size * 8);
+        if (s.offset % 4 === 0) out.offset = pages(s.offset);
+        break;
+      case "sync":
+        break;
+      case "drop_caches":
+        out.op = "sysfs_write";
+        out.path = "/proc/sys/vm/drop_caches";
+        out.value = "1";
+        break;
     }
     file.steps.push(out);
   }
