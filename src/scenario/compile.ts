@@ -304,7 +304,8 @@ export const MAX_FILE_BYTES = (1n << 44n) - 4096n;
 
 function fileSize(v: number | string, at: Path): bigint {
   const n = parseSize(v, at);
-  if (n > MAX_FILE_BYTES) throw new FieldError(at, `at most 16 TiB - 4 KiB (${MAX_FILE_BYTES} bytes), the largest ext4 file`);
+  if (n > MAX_FILE_BYTES)
+    throw new FieldError(at, `at most 16 TiB - 4 KiB (${MAX_FILE_BYTES} bytes), the largest ext4 file`);
   return n;
 }
 
