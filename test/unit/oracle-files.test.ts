@@ -62,7 +62,7 @@ describe("the guest program of file operations", () => {
 
   it("gives the page ranges the steps touch, widened by 32 pages and joined", () => {
     const sc = parseScenario(`name: ranges
-${MACHINE}files: { big: 16TiB }
+${MACHINE}files: { big: 15TiB }
 steps:
   - { op: write_file, file: big, length: 1, offset: 1TiB }
   - { op: read_file, file: big, length: 2p, offset: 1099511635968 }
