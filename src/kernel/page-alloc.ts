@@ -149,6 +149,14 @@ export type AllocDecision =
       trace: PassTrace[] | undefined;
       /** nodes whose kswapd the slow path woke and that have reclaim to do (wake_all_kswapds) */
       kswapd?: KswapdWake;
+      /**
+       * The decision holds only while no other node's balance changes: it was made in the
+       * slow path, where a node of the zonelist that later allocations unbalance would
+       * have its kswapd woken (a batch of several requests must not carry it past one page).
+       */
+      wakeSensitive?: boolean;
+      /** node_dirty_ok() room of the chosen zone's node, when the fast path checked it */
+      nodeRoom?: number;
     }
   | {
       ok: false;
@@ -257,6 +265,7 @@ function watermarkThreshold(z: Zone, mark: number, highest: ZoneType, allocFlags
 interface FreelistResult {
   zone: Zone;
   count: number;
+  nodeRoom?: number;
 }
 
 /**
@@ -346,7 +355,11 @@ function getPageFromFreelist(
       continue;
     }
     if (step) trace!.zones.push(step);
-    return { zone, count: Math.min(count, dirtyRoom) };
+    return {
+      zone,
+      count: Math.min(count, dirtyRoom),
+      nodeRoom: Number.isFinite(dirtyRoom) ? dirtyRoom : undefined,
+    };
   }
   return undefined;
 }
@@ -441,6 +454,13 @@ export function decide(
       watermarkFailed: failed,
       trace,
       kswapd,
+      wakeSensitive:
+        wakeCandidates.length > 0 &&
+        (req.cleanCache === true ||
+          ac.zonelist.some(
+            (z) => wakeCandidates.includes(z.node) && z.type <= ac.highestZoneidx && env.reclaimable(z) > 0,
+          )),
+      nodeRoom: r.nodeRoom,
     };
   };
 

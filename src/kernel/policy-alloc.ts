@@ -375,12 +375,20 @@ export function allocateRun(
         if (!sd) bySecond.set(slot.second, (sd = decideSlot(k, task, slot, false)));
         ds.push(sd);
       }
-      const blocker = ds.findIndex((x) => !x.d.ok || x.d.kswapd);
+      const blocker = ds.findIndex((x) => !x.d.ok || x.d.kswapd || x.d.wakeSensitive);
       if (blocker < 0) {
         const use = new Map<Zone, number>();
         for (const x of ds) if (x.d.ok) use.set(x.d.zone, (use.get(x.d.zone) ?? 0) + 1);
         let cycles = Math.floor(remaining / n);
         for (const x of ds) if (x.d.ok) cycles = Math.min(cycles, Math.floor(x.d.count / use.get(x.d.zone)!));
+        // node_dirty_ok() rooms are per node: the zones of one node share theirs
+        const nodeUse = new Map<number, number>();
+        for (const x of ds)
+          if (x.d.ok && x.d.nodeRoom !== undefined)
+            nodeUse.set(x.d.zone.node, (nodeUse.get(x.d.zone.node) ?? 0) + 1);
+        for (const x of ds)
+          if (x.d.ok && x.d.nodeRoom !== undefined)
+            cycles = Math.min(cycles, Math.floor(x.d.nodeRoom / nodeUse.get(x.d.zone.node)!));
         if (cycles >= 1 && freedZones && freesInvalidate(ds, freedZones(firstIndex + done, cycles * n)))
           cycles = 0;
         if (cycles >= 1) {
@@ -397,11 +405,17 @@ export function allocateRun(
       // Not a whole cycle: the slots before the first one that fails, wakes kswapd or would
       // take more pages from a zone than its decision allows hold for one page each.
       const use = new Map<Zone, number>();
+      const nodeUse = new Map<number, number>();
       let prefix = 0;
       for (const x of ds) {
-        if (!x.d.ok || x.d.kswapd) break;
+        if (!x.d.ok || x.d.kswapd || x.d.wakeSensitive) break;
         const u = (use.get(x.d.zone) ?? 0) + 1;
         if (u > x.d.count) break;
+        if (x.d.nodeRoom !== undefined) {
+          const nu = (nodeUse.get(x.d.zone.node) ?? 0) + 1;
+          if (nu > x.d.nodeRoom) break;
+          nodeUse.set(x.d.zone.node, nu);
+        }
         use.set(x.d.zone, u);
         prefix++;
       }
