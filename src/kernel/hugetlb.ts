@@ -177,15 +177,19 @@ function allocPoolHugePage(k: Kernel, task: Task, allowed: Nodemask, noretry: Se
   return false;
 }
 
-/** remove_pool_huge_page() and update_and_free_page(): a free page back to the buddy allocator. */
-function removePoolHugePage(k: Kernel, allowed: Nodemask): boolean {
+/**
+ * remove_pool_huge_page() and update_and_free_page(): a free page back to the buddy
+ * allocator (with acctSurplus, only from a node that has surplus pages, which it uncounts).
+ */
+function removePoolHugePage(k: Kernel, allowed: Nodemask, acctSurplus = false): boolean {
   const pool = k.hugetlb;
   for (let n = allowed.weight(); n > 0; n--) {
     const node = nextNode(pool, "free", allowed);
     const l = pool.freeList.get(node);
-    if (l?.length) {
+    if ((!acctSurplus || pool.surplusNode(node) > 0) && l?.length) {
       const zid = l.pop()!;
       bump(pool.nr, node, -1);
+      if (acctSurplus) bump(pool.surplus, node, -1);
       k.freePages(new Map([[zid, HPAGE_PAGES]]));
       return true;
     }
@@ -301,11 +305,11 @@ export function hugetlbWrite(
   else if (path === "/proc/sys/vm/nr_hugepages_mempolicy") sysctl = mempolicy = true;
   else if (path === `${HSTATE}nr_hugepages`) nid = -1;
   else if (path === `${HSTATE}nr_hugepages_mempolicy`) mempolicy = true;
-  else if (node && node[2] === "nr_hugepages" && k.nMemory.has(Number(node[1]))) nid = Number(node[1]);
+  else if (node && node[2] === "nr_hugepages" && k.online.has(Number(node[1]))) nid = Number(node[1]);
   else {
     const ro =
       (path.startsWith(HSTATE) && /^(free|resv|surplus)_hugepages$/.test(path.slice(HSTATE.length))) ||
-      (node && k.nMemory.has(Number(node[1])) && /^(free|surplus)_hugepages$/.test(node[2]!));
+      (node && k.online.has(Number(node[1])) && /^(free|surplus)_hugepages$/.test(node[2]!));
     if (ro) return { ret: -1, errno: "EACCES" }; // 0444
     return { ret: -1, errno: "ENOENT" };
   }
@@ -352,7 +356,7 @@ export function hugetlbRead(k: Kernel, path: string): string | undefined {
     return undefined;
   }
   const m = NODE_HSTATE.exec(path);
-  if (!m || !k.nMemory.has(Number(m[1]))) return undefined;
+  if (!m || !k.online.has(Number(m[1]))) return undefined;
   const id = Number(m[1]);
   switch (m[2]) {
     case "nr_hugepages":
@@ -400,10 +404,21 @@ export function reserveHugePages(k: Kernel, task: Task, delta: number): boolean 
   if (pool.resv + delta - pool.free > 0) return false;
   pool.resv += delta;
   if (delta > allowedMemsNr(k, task)) {
-    pool.resv -= delta;
+    returnUnusedSurplusPages(k, delta);
     return false;
   }
   return true;
+}
+
+/**
+ * return_unused_surplus_pages(): uncommit reservations, and free as many free surplus
+ * pages (to the buddy allocator, over N_MEMORY from next_nid_to_free).
+ */
+function returnUnusedSurplusPages(k: Kernel, unused: number): void {
+  const pool = k.hugetlb;
+  pool.resv -= unused;
+  for (let n = Math.min(unused, pool.surplusTotal); n > 0; n--)
+    if (!removePoolHugePage(k, k.nMemory, true)) break;
 }
 
 // --- faults --------------------------------------------------------------------------------
@@ -416,7 +431,6 @@ export function freeHugePage(k: Kernel, zid: number): void {
     bump(pool.surplus, node, -1);
     bump(pool.nr, node, -1);
     k.freePages(new Map([[zid, HPAGE_PAGES]]));
-    pool.maxHugePages = pool.persistent;
     return;
   }
   enqueue(pool, node, zid);
@@ -556,18 +570,23 @@ export function releaseHugetlb(k: Kernel, vma: Vma, start: number, end: number):
   const to = hugeIndex(vma, end - 1) + 1;
   if (file.shared) {
     if (file.mappers > 0) return;
+    // remove_inode_hugepages(), then hugetlb_unreserve_pages()
     for (const zid of file.pages.values()) freeHugePage(k, zid);
     file.pages.clear();
-    k.hugetlb.resv -= file.resv.size;
+    const unused = file.resv.size;
     file.resv.clear();
+    if (unused) returnUnusedSurplusPages(k, unused);
     return;
   }
+  // the pages are zapped first (unmap_vmas), the VMA closed after (remove_vma)
+  let unused = 0;
   for (let i = from; i < to; i++) {
     const zid = file.pages.get(i);
     if (zid !== undefined) {
       freeHugePage(k, zid);
       file.pages.delete(i);
     }
-    if (file.resv.delete(i)) k.hugetlb.resv--;
+    if (file.resv.delete(i)) unused++;
   }
+  if (unused) returnUnusedSurplusPages(k, unused);
 }
