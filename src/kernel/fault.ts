@@ -22,6 +22,7 @@ import {
   ZERO_PAGE,
 } from "./extents.js";
 import { __GFP_ACCOUNT, __GFP_ZERO, GFP_HIGHUSER_MOVABLE, GFP_KERNEL } from "./gfp.js";
+import { hugetlbFault } from "./hugetlb.js";
 import type { Kernel, Task } from "./kernel.js";
 import { getTaskPolicy, type MemPolicy } from "./mempolicy.js";
 import type { Vma } from "./mm.js";
@@ -48,6 +49,8 @@ export interface TouchResult {
   faults: number;
   /** EFAULT: an address outside any mapping, or without the needed protection */
   efault?: boolean;
+  /** a hugetlb fault found no huge page (SIGBUS) */
+  sigbus?: boolean;
   stop?: RunStop;
 }
 
@@ -286,6 +289,14 @@ export function touchRange(
     const vma = task.mm.vmaAt(cur);
     if (!vma || !accessAllowed(vma, access)) return { faults, efault: true };
     const segEnd = Math.min(end, vma.end);
+    if (vma.huge) {
+      const h = hugetlbFault(k, task, vma, cur, segEnd, access === "write");
+      faults += h.faults;
+      if (h.stop) return { faults, stop: h.stop };
+      if (h.sigbus) return { faults, sigbus: true };
+      cur = segEnd;
+      continue;
+    }
     const r = vma.object
       ? faultShared(k, task, vma, cur, segEnd, access, label(vma))
       : faultPrivate(k, task, vma, cur, segEnd, access, label(vma));

@@ -7,6 +7,7 @@ import { MAX_NUMNODES, NUMA_NO_NODE, ZONE_MOVABLE, ZONE_NORMAL } from "./constan
 import { Cpuset, guaranteeOnlineMems, nearestHardwallAncestor, updateEffective } from "./cpuset.js";
 import type { Design, DesignContext } from "./design.js";
 import { ExtentMap, type PageTable } from "./extents.js";
+import { HugePool } from "./hugetlb.js";
 import type { MemPolicy, PolicyTask } from "./mempolicy.js";
 import { Mm, ShmemObject } from "./mm.js";
 import { Nodemask } from "./nodemask.js";
@@ -190,6 +191,8 @@ export class Kernel {
   readonly numastat = new Map<number, NumaStat>();
   /** the page cache of the disk file system */
   readonly pageCache = new PageCache();
+  /** the pool of 2 MiB huge pages (default_hstate) */
+  readonly hugetlb: HugePool;
   /** pgsteal per node: page-cache pages reclaimed since boot */
   readonly pgsteal = new Map<number, number>();
   /** iw_table (weighted interleave weights) */
@@ -252,6 +255,7 @@ export class Kernel {
     }
     this.weights = new Map(opts.weights ?? []);
     this.computeNodeStates();
+    this.hugetlb = new HugePool(this.nMemory.first());
     this.buildZonelists();
     this.root = new Cpuset("/", null);
     this.root.cpus = this.topo.allCpus();

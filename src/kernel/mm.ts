@@ -5,6 +5,7 @@
  */
 import { MAP_SHARED, PAGE_SHIFT } from "./constants.js";
 import type { PageTable } from "./extents.js";
+import type { HugetlbFile } from "./hugetlb.js";
 import { type MemPolicy, mpolEqual } from "./mempolicy.js";
 import { PageTables } from "./pagetable.js";
 
@@ -64,6 +65,8 @@ export class Vma {
   anonVma: number | null = null;
   /** VM_HUGEPAGE / VM_NOHUGEPAGE (madvise), or neither */
   hugepage: "huge" | "nohuge" | null = null;
+  /** VM_HUGETLB: the hugetlbfs file of a MAP_HUGETLB mapping (pgoff is its offset in pages) */
+  huge: HugetlbFile | null = null;
 
   constructor(
     start: number,
@@ -153,7 +156,9 @@ export class Mm {
     const upper = new Vma(at, v.end, v.pgoff + (at - v.start), v.prot, v.flags, v.policy, v.object);
     upper.anonVma = v.anonVma;
     upper.hugepage = v.hugepage;
+    upper.huge = v.huge;
     if (v.object) v.object.mappers++;
+    if (v.huge) v.huge.mappers++;
     v.end = at;
     this.insertVma(upper);
     return upper;
@@ -171,6 +176,7 @@ export class Mm {
       a.flags === b.flags &&
       a.hugepage === b.hugepage &&
       a.object === b.object &&
+      a.huge === b.huge &&
       a.pgoff + (a.end - a.start) === b.pgoff &&
       mpolEqual(a.policy, b.policy) &&
       (a.anonVma === null || b.anonVma === null || a.anonVma === b.anonVma)
@@ -235,6 +241,7 @@ export class Mm {
       cur.anonVma ??= next.anonVma;
       this.vmas.splice(i + 1, 1);
       if (next.object) next.object.mappers--;
+      if (next.huge) next.huge.mappers--;
     }
     const prev = this.vmas[i - 1];
     if (prev && Mm.canMerge(prev, cur)) {
@@ -242,6 +249,7 @@ export class Mm {
       prev.anonVma ??= cur.anonVma;
       this.vmas.splice(i, 1);
       if (cur.object) cur.object.mappers--;
+      if (cur.huge) cur.huge.mappers--;
       cur = prev;
       i--;
     }
@@ -257,6 +265,7 @@ export class Mm {
       if (cur.end > end) this.splitVma(cur, end);
       this.vmas.splice(this.vmas.indexOf(cur), 1);
       if (cur.object) cur.object.mappers--;
+      if (cur.huge) cur.huge.mappers--;
       removed.push(cur);
     }
     return removed;

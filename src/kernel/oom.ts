@@ -5,7 +5,7 @@
  */
 
 import { MPOL_BIND } from "./constants.js";
-import { ZERO_PAGE } from "./extents.js";
+import { PG_HUGETLB, ZERO_PAGE } from "./extents.js";
 import { __GFP_THISNODE, gfpZone } from "./gfp.js";
 import type { Kernel, OomEvent, Task } from "./kernel.js";
 import type { Nodemask } from "./nodemask.js";
@@ -52,6 +52,7 @@ export function mmRss(t: Task): number {
   let rss = 0;
   for (const e of t.mm.pte.all()) {
     if (e.pattern.length === 1 && e.pattern[0] === ZERO_PAGE) continue;
+    if (e.flags & PG_HUGETLB) continue; // hugetlb pages are not in the RSS
     for (let i = 0; i < e.pattern.length; i++) {
       if (e.pattern[i] === ZERO_PAGE) continue;
       rss += Math.floor(e.count / e.pattern.length) + (i < e.count % e.pattern.length ? 1 : 0);

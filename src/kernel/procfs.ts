@@ -6,6 +6,7 @@
 
 import { extentNodeCounts, PG_ANON, PG_DIRTY, ZERO_PAGE } from "./extents.js";
 import { nodeMeminfo } from "./filesys.js";
+import { HPAGE_PAGES, hugetlbNodeMeminfo, hugetlbRead } from "./hugetlb.js";
 import type { Kernel, Task } from "./kernel.js";
 import { NUMASTAT_FIELDS } from "./kernel.js";
 import { getTaskPolicy, mpolToStr } from "./mempolicy.js";
@@ -55,18 +56,25 @@ export function numaMapsLine(k: Kernel, task: Task, v: Vma): string {
   const polStr = mpolToStr(pol ?? getTaskPolicy(task));
   let s = `${v.startAddress.toString(16).padStart(8, "0")} ${polStr}`;
   if (v.object) s += " file=/dev/zero\\040(deleted)";
+  if (v.huge) s += " file=/anon_hugepage\\040(deleted) huge";
   const md = gatherVma(k, task, v);
+  if (v.huge) {
+    // gather_hugetlb_stats(): one count per huge page
+    const per = HPAGE_PAGES;
+    for (const key of ["pages", "anon", "dirty"] as const) md[key] /= per;
+    for (const [n, c] of md.node) md.node.set(n, c / per);
+  }
   if (!md.pages) return s;
   if (md.anon) s += ` anon=${md.anon}`;
   if (md.dirty) s += ` dirty=${md.dirty}`;
   if (md.pages !== md.anon && md.pages !== md.dirty) s += ` mapped=${md.pages}`;
   if (md.mapmax > 1) s += ` mapmax=${md.mapmax}`;
-  if (md.active < md.pages) s += ` active=${md.active}`;
+  if (md.active < md.pages && !v.huge) s += ` active=${md.active}`;
   for (const nid of k.nMemory.ids()) {
     const c = md.node.get(nid);
     if (c) s += ` N${nid}=${c}`;
   }
-  s += " kernelpagesize_kB=4";
+  s += v.huge ? " kernelpagesize_kB=2048" : " kernelpagesize_kB=4";
   return s;
 }
 
@@ -84,6 +92,8 @@ export function nodeNumastat(k: Kernel, node: number): string {
 /** The files of /sys/devices/system/node the model can show; undefined for others. */
 export function readSysNode(k: Kernel, path: string): string | undefined {
   const base = "/sys/devices/system/node/";
+  const huge = hugetlbRead(k, path);
+  if (huge !== undefined) return huge;
   if (!path.startsWith(base)) return undefined;
   const rest = path.slice(base.length);
   const states: Record<string, readonly number[]> = {
@@ -118,7 +128,8 @@ export function readSysNode(k: Kernel, path: string): string | undefined {
         line("MemFree", mi.MemFree) +
         line("MemUsed", mi.MemTotal - mi.MemFree) +
         line("Dirty", mi.Dirty) +
-        line("FilePages", mi.FilePages)
+        line("FilePages", mi.FilePages) +
+        hugetlbNodeMeminfo(k, id)
       );
     }
   }

@@ -5,6 +5,7 @@
  */
 import { unmapPages } from "./cow.js";
 import { type Extent, extentNodeCounts } from "./extents.js";
+import { releaseHugetlb } from "./hugetlb.js";
 import type { Kernel, Task } from "./kernel.js";
 import type { Vma } from "./mm.js";
 import { LEVELS, type Level } from "./pagetable.js";
@@ -25,6 +26,10 @@ export function unmapAndFree(k: Kernel, task: Task, start: number, end: number):
 function releaseVmas(k: Kernel, task: Task, removed: Vma[]): void {
   for (const v of removed) {
     const gone = task.mm.pte.removeRange(v.start, v.end);
+    if (v.huge) {
+      releaseHugetlb(k, v, v.start, v.end);
+      continue;
+    }
     if (!v.object) k.freePages(unmapPages(gone));
     else if (v.object.mappers === 0) {
       k.freePages(zoneCounts(v.object.pages.removeRange(0, Number.MAX_SAFE_INTEGER)));

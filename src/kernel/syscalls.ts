@@ -36,6 +36,16 @@ import { extentNodeCounts, makeExtent, ZERO_PAGE } from "./extents.js";
 import { type Access, pieces, touchRange, vmaPolicy } from "./fault.js";
 import { exit, fork } from "./fork.js";
 import { __GFP_RETRY_MAYFAIL, __GFP_THISNODE, GFP_HIGHUSER_MOVABLE } from "./gfp.js";
+import {
+  HPAGE_PAGES,
+  HPAGE_SIZE,
+  HugetlbFile,
+  MAP_HUGE_MASK,
+  MAP_HUGE_SHIFT,
+  MAP_HUGETLB,
+  MAP_NORESERVE,
+  reserveHugePages,
+} from "./hugetlb.js";
 import type { Kernel, Task } from "./kernel.js";
 import {
   DEFAULT_POLICY,
@@ -208,7 +218,7 @@ function lookupNode(k: Kernel, task: Task, vma: Vma, vpn: number): number | "EFA
   let e = task.mm.pte.lookup(vpn);
   if (!e) {
     const r = touchRange(k, task, vpn, 1, "read", () => "get_mempolicy");
-    if (r.efault || r.stop) return "EFAULT";
+    if (r.efault || r.stop || r.sigbus) return "EFAULT";
     e = task.mm.pte.lookup(vpn);
   }
   if (!e) return "EFAULT";
@@ -264,7 +274,8 @@ export function sysMbind(
   const q = queuePagesRange(k, task, sv, ev, nodes, flags, discontigOk);
   if (q.err) return fail(q.err);
 
-  // mbind_range() on every VMA of the range
+  // mbind_range() on every VMA of the range (split_vma() of a hugetlb VMA off a huge-page boundary: EINVAL)
+  if (splitsHugetlb(task.mm, sv, ev)) return fail("EINVAL");
   for (const v of task.mm.vmasIn(sv, ev)) {
     if (mpolEqual(v.policy, pol)) continue;
     task.mm.modifyRange(v, sv, ev, (cur) => vmaReplacePolicy(cur, pol));
@@ -433,9 +444,17 @@ export function sysMmap(
   flags: number,
 ): SysResult {
   if (!(flags & MAP_ANONYMOUS)) return fail("EBADF");
+  // ksys_mmap_pgoff(): MAP_HUGETLB takes the hstate of the size in the flags (only 2 MiB
+  // here) and rounds the length up to it (ALIGN, modulo 2^64) before do_mmap()
+  const huge = (flags & MAP_HUGETLB) !== 0;
+  if (huge) {
+    const log = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+    if (log !== 0 && log !== 21) return fail("EINVAL");
+  }
   const type = flags & 0x0f;
   if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== 0x03) return fail("EINVAL");
-  const len0 = u64(length);
+  const HP = BigInt(HPAGE_SIZE);
+  const len0 = huge ? u64((u64(length) + HP - 1n) & ~(HP - 1n)) : u64(length);
   if (len0 === 0n) return fail("EINVAL");
   const len = (len0 + PAGE - 1n) & ~(PAGE - 1n);
   if (len >= U64 || len === 0n) return fail("ENOMEM");
@@ -445,7 +464,8 @@ export function sysMmap(
   const fixed = addr !== null;
   if (fixed) {
     const a = u64(addr);
-    if (a & (PAGE - 1n)) return fail("EINVAL");
+    // hugetlb_get_unmapped_area() → prepare_hugepage_range(): a 2 MiB-aligned address
+    if (a & ((huge ? HP : PAGE) - 1n)) return fail("EINVAL");
     if (a > TASK_SIZE - len) return fail("ENOMEM");
     if (a < MMAP_MIN_ADDR) return fail("EPERM");
     start = Number(a >> BigInt(PAGE_SHIFT));
@@ -456,18 +476,39 @@ export function sysMmap(
       Number(MMAP_BASE >> BigInt(PAGE_SHIFT)),
       Number(TASK_SIZE >> BigInt(PAGE_SHIFT)) - pages,
     );
-    const s = task.mm.topDownStart(ceiling, pages, Number(MMAP_MIN_ADDR >> BigInt(PAGE_SHIFT)));
+    const floor = Number(MMAP_MIN_ADDR >> BigInt(PAGE_SHIFT));
+    let s = task.mm.topDownStart(ceiling, pages, floor);
+    // hugetlb_get_unmapped_area_topdown(): aligned to the huge page size
+    while (huge && s !== undefined && s % HPAGE_PAGES !== 0) {
+      s = task.mm.topDownStart(s - (s % HPAGE_PAGES), pages, floor);
+    }
     if (s === undefined) return fail("ENOMEM");
     start = s;
   }
   // __vm_enough_memory() in the default heuristic mode: one mapping may not exceed RAM + swap
-  const accountable = (type !== MAP_PRIVATE || prot & PROT_WRITE) && !(flags & 0x4000); // MAP_NORESERVE
+  // (accountable_mapping(): never for hugetlb files)
+  const accountable = !huge && (type !== MAP_PRIVATE || prot & PROT_WRITE) && !(flags & 0x4000); // MAP_NORESERVE
   if (accountable) {
     let totalram = 0;
     for (const z of k.zoneById) totalram += Math.max(0, z.managed);
     if (pages > totalram) return fail("ENOMEM");
   }
   const shared = type !== MAP_PRIVATE;
+  if (huge) {
+    // hugetlbfs_file_mmap() → hugetlb_reserve_pages() for the whole file, unless MAP_NORESERVE
+    const file = new HugetlbFile(shared);
+    const n = pages / HPAGE_PAGES;
+    if (!(flags & MAP_NORESERVE)) {
+      if (!reserveHugePages(k, task, n)) return fail("ENOMEM");
+      for (let i = 0; i < n; i++) file.resv.add(i);
+    }
+    const vmFlags = (shared ? MAP_SHARED : MAP_PRIVATE) | (flags & ~(0x0f | MAP_FIXED_NOREPLACE));
+    const v = new Vma(start, start + pages, 0, prot, vmFlags, null, null);
+    v.huge = file;
+    file.mappers++;
+    task.mm.insertVma(v);
+    return ok(start * PAGE_SIZE);
+  }
   const object = shared ? k.newShmemObject(pages) : null;
   const vmFlags = (shared ? MAP_SHARED : MAP_PRIVATE) | (flags & ~(0x0f | MAP_FIXED_NOREPLACE));
   const v = new Vma(start, start + pages, shared ? 0 : start, prot, vmFlags, null, object);
@@ -485,8 +526,20 @@ export function sysMunmap(k: Kernel, task: Task, addr: bigint, length: bigint): 
   const len = (l + PAGE - 1n) & ~(PAGE - 1n);
   if (len === 0n) return fail("EINVAL");
   const s = Number(a >> BigInt(PAGE_SHIFT));
-  unmapAndFree(k, task, s, s + Number(len >> BigInt(PAGE_SHIFT)));
+  const e = s + Number(len >> BigInt(PAGE_SHIFT));
+  if (splitsHugetlb(task.mm, s, e)) return fail("EINVAL");
+  unmapAndFree(k, task, s, e);
   return ok();
+}
+
+/** Whether [start, end) would split a hugetlb VMA off a huge-page boundary (hugetlb_vm_op_split: EINVAL). */
+export function splitsHugetlb(mm: Mm, start: number, end: number): boolean {
+  for (const v of mm.vmasIn(start, end)) {
+    if (!v.huge) continue;
+    if (v.start < start && start % HPAGE_PAGES) return true;
+    if (v.end > end && end % HPAGE_PAGES) return true;
+  }
+  return false;
 }
 
 // --- touch, placement ------------------------------------------------------------------
@@ -510,6 +563,8 @@ export function sysTouch(
   if (r.stop?.kind === "killed") return { ret: -1, errno: null, killed: true };
   if (r.stop?.kind === "failed") return fail("ENOMEM");
   if (r.efault) return fail("EFAULT");
+  // a hugetlb fault without a page is a SIGBUS: the oracle's runner reports it as EFAULT
+  if (r.sigbus) return fail("EFAULT");
   return ok(r.faults);
 }
 

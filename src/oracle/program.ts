@@ -2,6 +2,8 @@
  * A scenario as a program for the guest runner (src/oracle/guest/runner.c), and the
  * reasons a scenario cannot run on the real kernel.
  */
+
+import { isHugetlbPath, MAP_HUGETLB } from "../kernel/hugetlb.js";
 import type { AddrExpr, NodesExpr, PidExpr, Scenario, Step } from "../scenario/types.js";
 import { unbootable } from "./machine.js";
 
@@ -104,6 +106,14 @@ export function skipReason(sc: Scenario): string | undefined {
   return unbootable(sc.machine);
 }
 
+/** Whether a scenario sizes the hugetlb pool or maps huge pages. */
+export function usesHugetlb(sc: Scenario): boolean {
+  return sc.steps.some(
+    (s) =>
+      (s.op === "sysfs_write" && isHugetlbPath(s.path)) || (s.op === "mmap" && (s.flags & MAP_HUGETLB) !== 0),
+  );
+}
+
 /**
  * Whether a scenario boots alone: one that puts the machine under memory pressure (it maps,
  * writes or reads more than a quarter of the memory) runs on a kernel that has not been
@@ -113,6 +123,8 @@ export function skipReason(sc: Scenario): string | undefined {
  */
 export function bootsAlone(sc: Scenario): boolean {
   if (sc.steps.some((s) => s.op === "memory_offline" || s.op === "memory_online")) return true;
+  // the huge page pool and its rotors outlive a scenario
+  if (usesHugetlb(sc)) return true;
   const memory = sc.machine.nodes.reduce((a, n) => a + BigInt(n.memoryBytes), 0n);
   const sizes = new Map(sc.files);
   let mapped = 0n;

@@ -8,6 +8,8 @@ import {
   MAP_ANONYMOUS,
   MAP_PRIVATE,
   MAX_NUMNODES,
+  MPOL_MF_MOVE,
+  MPOL_MF_MOVE_ALL,
   PAGE_SIZE,
   PROT_READ,
   PROT_WRITE,
@@ -490,6 +492,29 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
       ["kernel", "thp"],
       "transparent huge page faults are not modelled yet; use never or madvise (no op uses MADV_HUGEPAGE yet)",
     );
+  }
+
+  // hugetlb mappings: what the model does not cover with them is refused, not ignored
+  if (steps.some((s) => s.op === "mmap" && s.flags & SYMBOLS.MAP_HUGETLB!)) {
+    steps.forEach((s, i) => {
+      const why =
+        s.op === "fork"
+          ? "fork of hugetlb mappings (copy_hugetlb_page_range)"
+          : s.op === "migrate_pages" || (s.op === "move_pages" && !s.query)
+            ? "migration of huge pages"
+            : s.op === "mbind" && s.flags & BigInt(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL)
+              ? "MPOL_MF_MOVE of huge pages"
+              : s.op === "madvise"
+                ? "madvise of hugetlb mappings"
+                : s.op === "memory_offline" || s.op === "memory_online"
+                  ? "memory hotplug with huge pages"
+                  : undefined;
+      if (why)
+        throw new FieldError(
+          ["steps", i, "op"],
+          `${why} is not modelled in a scenario that maps MAP_HUGETLB memory`,
+        );
+    });
   }
 
   return {

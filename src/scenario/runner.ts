@@ -17,6 +17,7 @@ import {
   sysWriteFile,
 } from "../kernel/filesys.js";
 import { memoryOffline, memoryOnline } from "../kernel/hotplug.js";
+import { HPAGE_SIZE, hugetlbWrite, isHugetlbPath, MAP_HUGETLB } from "../kernel/hugetlb.js";
 import {
   type AllocEvent,
   Kernel,
@@ -293,7 +294,9 @@ function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>):
         step.flags,
       );
       if (r.errno === null) {
-        const len = (step.length + BigInt(PAGE_SIZE - 1)) & ~BigInt(PAGE_SIZE - 1);
+        // a MAP_HUGETLB mapping is as long as its huge pages
+        const unit = BigInt(step.flags & MAP_HUGETLB ? HPAGE_SIZE : PAGE_SIZE);
+        const len = (step.length + unit - 1n) & ~(unit - 1n);
         maps.set(step.name, { start: BigInt(r.ret), length: len });
       } else {
         maps.delete(step.name);
@@ -356,6 +359,7 @@ function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>):
     case "sysfs_write":
       if (step.path === "/proc/sys/vm/drop_caches")
         return task.privileged ? dropCaches(k, step.value) : { ret: -1, errno: "EACCES" };
+      if (isHugetlbPath(step.path)) return hugetlbWrite(k, task, step.path, step.value);
       return sysSysfsWrite(k, task, step.path, step.value);
     case "cat": {
       let text: string | undefined;

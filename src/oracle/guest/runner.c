@@ -563,7 +563,8 @@ static void do_step(char *op, char **kv, int nkv, char *out, size_t n) {
       snprintf(m->name, sizeof m->name, "%s", name);
       m->valid = p != MAP_FAILED;
       m->start = (ulong)p;
-      m->len = (len + 4095) & ~4095UL;
+      /* a MAP_HUGETLB (0x40000) mapping is as long as its 2 MiB pages */
+      m->len = (flags & 0x40000) ? (len + (2UL << 20) - 1) & ~((2UL << 20) - 1) : (len + 4095) & ~4095UL;
     }
     if (p == MAP_FAILED) {
       ret = -1;
