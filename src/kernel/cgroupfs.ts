@@ -4,8 +4,9 @@
  *
  * - mkdir of a cgroup (cpuset_css_online: effective masks from the parent);
  * - writes of cpuset.mems (update_nodemask), cpuset.cpus (update_cpumask) and
- *   cpuset.cpus.partition (only its values are checked: partitions change CPUs, not
- *   memory placement);
+ *   cpuset.cpus.partition (update_prstate: a valid partition root takes its CPUs out of
+ *   its parent's effective CPUs, so tasks left in the parent or its other children move
+ *   off them, and with them their local node; an invalid one changes nothing);
  * - moving a task into a cgroup (cgroup.procs: cgroup_migrate_vet_dst, cpuset_attach).
  *
  * When a cpuset's effective mems change, every task in it gets the new mems_allowed and
@@ -87,7 +88,7 @@ export function cgroupWrite(k: Kernel, path: string, file: string, value: string
     case "cpuset.cpus":
       return updateCpumask(k, cs, value);
     case "cpuset.cpus.partition":
-      return ["member", "root", "isolated"].includes(value.trim()) ? ok : fail("EINVAL");
+      return updatePrstate(k, cs, value);
     default:
       return fail("ENOENT");
   }
@@ -111,14 +112,103 @@ function updateNodemask(k: Kernel, cs: Cpuset, value: string): CgroupResult {
 /** update_cpumask() */
 function updateCpumask(k: Kernel, cs: Cpuset, value: string): CgroupResult {
   // cpulist_parse() takes ids below nr_cpu_ids (the possible CPUs)
-  const all = k.root.effectiveCpus;
+  const all = k.root.cpus; // top_cpuset.cpus_allowed: every online CPU
   const ids = parseKernelList(value, Math.max(...all) + 1);
   if (typeof ids === "string") return fail(ids);
   if (!ids.every((c) => all.includes(c))) return fail("EINVAL");
   if (ids.length === cs.cpus.length && ids.every((c, i) => cs.cpus[i] === c)) return ok;
   if (populated(k, cs) && cs.cpus.length && !ids.length) return fail("ENOSPC");
-  cs.cpus = ids;
-  applyMaskChange(k);
+  // validate_change() refuses a CPU shared with a cpu_exclusive sibling (a valid partition
+  // root); on cgroup v2 update_cpumask() lets the write go on and invalidates the partitions
+  // in conflict instead (update_parent_subparts_cpumask(partcmd_invalidate)), the writer's too
+  const p = cs.parent!;
+  const conflicts = p.children.filter(
+    (c) => c !== cs && (c.partition > 0 || cs.partition > 0) && c.cpus.some((x) => ids.includes(x)),
+  );
+  const invalidate = (c: Cpuset) => {
+    if (c.partition <= 0) return;
+    p.subpartsCpus = p.subpartsCpus.filter((x) => !c.cpus.includes(x));
+    c.partition = -c.partition;
+  };
+  applyMaskChange(k, () => {
+    for (const c of conflicts) if (c.partition > 0 && c.cpus.some((x) => ids.includes(x))) invalidate(c);
+    if (cs.partition > 0 && conflicts.length) invalidate(cs);
+    else if (cs.partition > 0) {
+      // partcmd_update: the parent keeps the CPUs given up and gives the new ones; a
+      // partition left without CPUs becomes invalid
+      const pool = [...p.effectiveCpus, ...p.subpartsCpus];
+      const give = ids.filter((c) => pool.includes(c));
+      p.subpartsCpus = p.subpartsCpus.filter((c) => !cs.cpus.includes(c));
+      if (give.length) p.subpartsCpus = [...new Set([...p.subpartsCpus, ...give])].sort((a, b) => a - b);
+      else cs.partition = -cs.partition;
+    }
+    cs.cpus = ids;
+  });
+  return ok;
+}
+
+const PRS: Record<string, number> = { member: 0, root: 1, isolated: 2 };
+
+/** cpu_exclusive siblings may not share CPUs (validate_change); partition roots are exclusive. */
+function overlapsSibling(cs: Cpuset, cpus: readonly number[]): boolean {
+  for (const c of cs.parent?.children ?? []) {
+    if (c !== cs && c.cpus.some((x) => cpus.includes(x))) return true;
+  }
+  return false;
+}
+
+/**
+ * partition_is_populated(): tasks in the parent itself, or in a child other than `except`
+ * that is not a valid partition root.
+ */
+function partitionIsPopulated(k: Kernel, parent: Cpuset, except: Cpuset): boolean {
+  if (hasTasks(k, parent)) return true;
+  return parent.children.some((c) => c !== except && c.partition <= 0 && populated(k, c));
+}
+
+/**
+ * update_prstate(): the write always succeeds (an unknown value is EINVAL); a partition
+ * that cannot be made is left invalid (its state negative) and changes no CPUs:
+ * PERR_CPUSEMPTY, PERR_NOTEXCL (a sibling shares CPUs), PERR_NOTPART (the parent is not a
+ * valid partition root), PERR_INVCPUS, PERR_NOCPUS (the parent would be left without
+ * CPUs while it has tasks). update_parent_subparts_cpumask() moves the CPUs into the
+ * parent's subparts_cpus; switching back to member gives them back and invalidates the
+ * cpuset's own child partitions.
+ */
+function updatePrstate(k: Kernel, cs: Cpuset, value: string): CgroupResult {
+  const v = PRS[value.trim()];
+  if (v === undefined) return fail("EINVAL");
+  const old = cs.partition;
+  if (old === v) return ok;
+  if (v && old < 0) {
+    cs.partition = -v;
+    return ok;
+  }
+  const p = cs.parent!;
+  applyMaskChange(k, () => {
+    if (old === 0) {
+      const give = cs.cpus.filter((c) => p.effectiveCpus.includes(c));
+      const valid =
+        cs.cpus.length > 0 &&
+        !overlapsSibling(cs, cs.cpus) &&
+        p.partition > 0 &&
+        cs.cpus.some((c) => (p.isRoot ? k.root.cpus : p.cpus).includes(c)) &&
+        !(p.effectiveCpus.every((c) => cs.cpus.includes(c)) && partitionIsPopulated(k, p, cs));
+      if (!valid) {
+        cs.partition = -v;
+        return;
+      }
+      p.subpartsCpus = [...new Set([...p.subpartsCpus, ...give])].sort((a, b) => a - b);
+      cs.partition = v;
+    } else if (old > 0 && v > 0) {
+      cs.partition = v; // load balancing only
+    } else {
+      if (old > 0) p.subpartsCpus = p.subpartsCpus.filter((c) => !cs.cpus.includes(c));
+      for (const c of cs.children) if (c.partition > 0) c.partition = -c.partition;
+      cs.subpartsCpus = [];
+      cs.partition = 0;
+    }
+  });
   return ok;
 }
 

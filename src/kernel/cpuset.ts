@@ -21,11 +21,19 @@ export class Cpuset {
   memHardwall = false;
   /** cgroup v1 cpuset.memory_spread_page: the page cache of its tasks is spread over its mems */
   memorySpreadPage = false;
+  /**
+   * partition_root_state: 0 member, PRS_ROOT 1, PRS_ISOLATED 2; negative for a partition
+   * root that is invalid. The root cgroup is a partition root.
+   */
+  partition = 0;
+  /** subparts_cpus: the CPUs this partition root gave to its child partitions */
+  subpartsCpus: readonly number[] = [];
 
   constructor(path: string, parent: Cpuset | null) {
     this.path = path;
     this.parent = parent;
     parent?.children.push(this);
+    if (!parent) this.partition = 1;
   }
 
   get isRoot(): boolean {
@@ -40,11 +48,18 @@ export class Cpuset {
 export function updateEffective(cs: Cpuset): void {
   if (cs.parent) {
     const p = cs.parent;
-    const cpus = cs.cpus.filter((c) => p.effectiveCpus.includes(c));
+    // compute_effective_cpumask(): a valid partition root takes its CPUs from what its
+    // parent keeps and what the parent gave to its partitions
+    const from = cs.partition > 0 ? [...p.effectiveCpus, ...p.subpartsCpus] : p.effectiveCpus;
+    const cpus = cs.cpus.filter((c) => from.includes(c)).sort((a, b) => a - b);
     cs.effectiveCpus = cpus.length ? cpus : p.effectiveCpus;
     const mems = cs.mems.and(p.effectiveMems);
     cs.effectiveMems = mems.isEmpty() ? p.effectiveMems : mems;
+  } else {
+    cs.effectiveCpus = cs.cpus;
   }
+  // the CPUs given to child partitions leave this cpuset's effective CPUs
+  if (cs.subpartsCpus.length) cs.effectiveCpus = cs.effectiveCpus.filter((c) => !cs.subpartsCpus.includes(c));
   for (const c of cs.children) updateEffective(c);
 }
 

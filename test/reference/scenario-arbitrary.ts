@@ -89,7 +89,7 @@ type RawStep =
       flags: number;
     }
   | { op: "migrate_pages"; from: RawNodes; to: RawNodes; other: number | null }
-  | { op: "cgroup_write"; cgroup: number; mems: RawNodes; cpus: number | null }
+  | { op: "cgroup_write"; cgroup: number; mems: RawNodes; cpus: number | null; prs: number | null }
   | { op: "cgroup_attach"; cgroup: number }
   | { op: "madvise"; map: number; range: RawRange; advice: string }
   | { op: "memory_offline"; node: number }
@@ -317,6 +317,7 @@ const rawStep: fc.Arbitrary<RawStep> = fc.oneof(
       cgroup: fc.integer({ min: 0, max: 3 }),
       mems: rawNodes,
       cpus: fc.option(fc.integer({ min: 0, max: 255 }), { freq: 3 }),
+      prs: fc.option(fc.integer({ min: 0, max: 3 }), { freq: 2 }),
     }),
   },
   {
@@ -663,7 +664,10 @@ function build(raw: RawScenario): ScenarioFile {
           break;
         }
         out.cgroup = cgPaths[s.cgroup % cgPaths.length]!;
-        if (s.cpus === null) {
+        if (s.prs !== null) {
+          out.file = "cpuset.cpus.partition";
+          out.value = ["root", "member", "isolated", "bogus"][s.prs]!;
+        } else if (s.cpus === null) {
           out.file = "cpuset.mems";
           out.value = (nodeList(s.mems) ?? []).join(",");
         } else {
