@@ -22,7 +22,8 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { extentNodeCounts, makeExtent, nodeAt, ZERO_PAGE } from "../src/kernel/extents.js";
+import { extentNodeCounts, makeExtent, nodeAt, PG_HUGETLB, ZERO_PAGE } from "../src/kernel/extents.js";
+import { HPAGE_PAGES, type HugetlbFile } from "../src/kernel/hugetlb.js";
 import type { AllocateRun, Kernel } from "../src/kernel/kernel.js";
 import type { ShmemObject } from "../src/kernel/mm.js";
 import { allocateRun } from "../src/kernel/policy-alloc.js";
@@ -140,6 +141,8 @@ function pagesInUse(k: Kernel, kalloc: Map<number, number>): Map<number, number>
   for (const t of k.tasks.values()) {
     const all = new Map<number, number>();
     for (const e of t.mm.pte.all()) {
+      // hugetlb pages are counted once, with the pool, below
+      if (e.flags & PG_HUGETLB) continue;
       if (!e.share) {
         extentNodeCounts(e, all);
         continue;
@@ -164,6 +167,14 @@ function pagesInUse(k: Kernel, kalloc: Map<number, number>): Map<number, number>
   }
   for (const o of objects) addPages(used, o.pages.nodeCounts(0, Number.MAX_SAFE_INTEGER));
   for (const f of k.pageCache.files.values()) addPages(used, k.pageCache.fileZones(f));
+  // hugetlb: the pool's free pages and the pages of every hugetlb file still mapped
+  const huge = new Map<number, number>();
+  const files = new Set<HugetlbFile>();
+  for (const t of k.tasks.values()) for (const v of t.mm.vmas) if (v.huge) files.add(v.huge);
+  for (const list of k.hugetlb.freeList.values())
+    for (const z of list) huge.set(z, (huge.get(z) ?? 0) + HPAGE_PAGES);
+  for (const f of files) for (const z of f.pages.values()) huge.set(z, (huge.get(z) ?? 0) + HPAGE_PAGES);
+  addPages(used, huge);
   return used;
 }
 

@@ -589,7 +589,8 @@ function wakeLimit(
     return count;
   const room = zone.free - (zone.high + zone.lowmemReserve[highest]!);
   if (room <= 0) return req.cleanCache ? 1 : count;
-  return Math.min(count, room);
+  // the allocations that still find the zone above its high watermark, 2^order pages each
+  return Math.min(count, Math.floor((room - 1) / 2 ** req.order) + 1);
 }
 
 /** Take `allocations` blocks of 2^order pages from the zone the decision chose. */

@@ -97,7 +97,9 @@ type RawStep =
   | { op: "write_file"; file: number; size: number; sizeKind: number; offset: number }
   | { op: "read_file"; file: number; whole: boolean; size: number; offset: number }
   | { op: "sync" }
-  | { op: "drop_caches" };
+  | { op: "drop_caches" }
+  | { op: "hugetlb_pool"; file: number; node: number; count: number }
+  | { op: "mmap_hugetlb"; name: number; huge: number; shared: boolean };
 
 interface RawScenario {
   nodes: RawNode[];
@@ -370,6 +372,24 @@ const rawStep: fc.Arbitrary<RawStep> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("sync" as const) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("drop_caches" as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("hugetlb_pool" as const),
+      file: fc.integer({ min: 0, max: 3 }),
+      node: fc.integer({ min: 0, max: 3 }),
+      count: fc.integer({ min: 0, max: 80 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("mmap_hugetlb" as const),
+      name: fc.integer({ min: 4, max: 7 }),
+      huge: fc.integer({ min: 1, max: 40 }),
+      shared: fc.boolean(),
+    }),
+  },
 );
 
 const rawScenario: fc.Arbitrary<RawScenario> = fc.record({
@@ -519,6 +539,10 @@ function build(raw: RawScenario): ScenarioFile {
   const tasks: Record<string, Record<string, unknown>> = {};
   // on cgroup v2 (no mem_hardwall anywhere) tasks live in leaf cgroups only
   const v1 = raw.cgroups.some((rc) => rc.hardwall);
+  // hugetlb mappings exclude fork, migration, madvise and hotplug (refused at load time):
+  // such steps become a harmless numastat, and mbind/move_pages lose their moves
+  const hugetlb = raw.steps.some((x) => x.step.op === "mmap_hugetlb");
+  const NOT_WITH_HUGETLB = new Set(["fork", "migrate_pages", "madvise", "memory_offline", "memory_online"]);
   const taskCgs = cgPaths.filter((p) => v1 || p === "/" || !cgPaths.some((q) => q.startsWith(`${p}/`)));
   raw.tasks.forEach((rt, i) => {
     const name = `t${i}`;
@@ -572,6 +596,7 @@ function build(raw: RawScenario): ScenarioFile {
       else s = { op: "mmap", name: 0, size: s.range.len, sizeKind: s.range.kind, shared: false, fixed: null };
     }
     const maps = known.get(task)!;
+    if (hugetlb && NOT_WITH_HUGETLB.has(s.op)) s = { op: "numastat" };
     const out: Record<string, unknown> = { op: s.op, task };
     switch (s.op) {
       case "mmap": {
@@ -604,7 +629,8 @@ function build(raw: RawScenario): ScenarioFile {
         out.mode = s.mode;
         if (s.modeFlags.length) out.mode_flags = s.modeFlags;
         out.nodes = policyNodes(s.mode, s.nodes);
-        if (s.flags.length) out.flags = s.flags;
+        const flags = hugetlb ? s.flags.filter((f) => !f.startsWith("MPOL_MF_MOVE")) : s.flags;
+        if (flags.length) out.flags = flags;
         break;
       }
       case "set_mempolicy":
@@ -696,7 +722,8 @@ function build(raw: RawScenario): ScenarioFile {
         );
         out.pages = { addr: t.addr, count };
         if (s.other !== null) out.pid = live[s.other % live.length]!;
-        out.nodes = s.node === null ? null : s.node < 12 ? ids[s.node % n]! : absentBase + (s.node - 12);
+        out.nodes =
+          s.node === null || hugetlb ? null : s.node < 12 ? ids[s.node % n]! : absentBase + (s.node - 12);
         if (s.flags) out.flags = s.flags;
         break;
       }
@@ -721,6 +748,30 @@ function build(raw: RawScenario): ScenarioFile {
         out.path = "/proc/sys/vm/drop_caches";
         out.value = "1";
         break;
+      case "hugetlb_pool": {
+        // the global pool, the mempolicy variant, or one node's pool
+        out.op = "sysfs_write";
+        const paths = [
+          "/proc/sys/vm/nr_hugepages",
+          "/proc/sys/vm/nr_hugepages_mempolicy",
+          "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages",
+          `/sys/devices/system/node/node${ids[s.node % n]}/hugepages/hugepages-2048kB/nr_hugepages`,
+        ];
+        out.path = paths[s.file]!;
+        out.value = String(s.count);
+        break;
+      }
+      case "mmap_hugetlb": {
+        const name = `m${s.name}`;
+        out.op = "mmap";
+        out.name = name;
+        out.length = pages(s.huge * 512);
+        out.flags = [s.shared ? "MAP_SHARED" : "MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_HUGETLB"];
+        const i = maps.findIndex((x) => x.name === name);
+        if (i >= 0) maps.splice(i, 1);
+        maps.push({ name, pages: s.huge * 512 });
+        break;
+      }
     }
     file.steps.push(out);
   }
