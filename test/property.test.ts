@@ -8,7 +8,7 @@
  * - determinism: the same file run twice gives the same result JSON;
  * - conservation: per zone, the pages free at boot (plus those hotplug onlined, less those it
  *   offlined) are free, mapped by a page table, page tables, held by a shmem object, in
- *   the page cache or taken by kalloc; a killed task holds nothing;
+ *   the page cache, taken by kalloc or the huge zero page; a killed task holds nothing;
  * - cpusets: no user page is allocated outside the faulting task's mems_allowed.
  *
  * Saved counterexamples (test/reference/counterexamples/*.yaml) are replayed through all of
@@ -164,6 +164,8 @@ function pagesInUse(k: Kernel, kalloc: Map<number, number>): Map<number, number>
   }
   for (const o of objects) addPages(used, o.pages.nodeCounts(0, Number.MAX_SAFE_INTEGER));
   for (const f of k.pageCache.files.values()) addPages(used, k.pageCache.fileZones(f));
+  // the huge zero page, allocated once and kept
+  if (k.hugeZeroZone !== undefined) addPages(used, new Map([[k.hugeZeroZone, 512]]));
   return used;
 }
 
