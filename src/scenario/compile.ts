@@ -500,8 +500,9 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
             ? "migration (a THP moves as one order-9 folio)"
             : s.op === "mbind" && s.flags & BigInt(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL | MPOL_MF_STRICT)
               ? "mbind with MPOL_MF_STRICT or MPOL_MF_MOVE* (queue_pages_pmd)"
-              : s.op === "munmap"
-                ? "munmap (a partly unmapped THP stays allocated until its deferred split)"
+              : s.op === "munmap" &&
+                  !(s.addr.kind === "mapping" && s.addr.offset === 0n && s.length === "mapping")
+                ? "munmap of part of a mapping (a partly unmapped THP stays allocated until its deferred split; unmap whole mappings: `addr: <mapping>` without `length`)"
                 : s.op === "madvise" && s.advice === MADV_DONTNEED
                   ? "MADV_DONTNEED (zap_huge_pmd frees the deposited table; a partial zap splits the THP)"
                   : s.op === "memory_offline"

@@ -740,9 +740,11 @@ function build(raw: RawScenario): ScenarioFile {
 /** A step the model allows with transparent huge pages (see compile.ts), or a numastat step. */
 function thpCompatible(s: RawStep): RawStep {
   switch (s.op) {
+    case "munmap":
+      // whole mappings only
+      return s.range.kind === 0 ? s : { op: "numastat" };
     case "fork":
     case "migrate_pages":
-    case "munmap":
     case "memory_offline":
     case "cgroup_attach":
       return { op: "numastat" };
