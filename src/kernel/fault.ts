@@ -500,7 +500,7 @@ function hugePmdAnonymousFault(
     return { faults: 1 };
   }
   const gfp = GFP_TRANSHUGE_LIGHT | (vma.hugepage === "huge" ? __GFP_DIRECT_RECLAIM : 0);
-  const folio = allocThp(k, task, vma, haddr, gfp, label);
+  const folio = allocThp(k, task, vma, haddr, gfp, `${label} (THP)`);
   if (folio.stop) return { faults: 0, stop: folio.stop };
   if (folio.zone === null) return { faults: 0, fallback: true };
   pte.insert(makeExtent(haddr, HPAGE_PMD_NR, [folio.zone], PTE_WRITE | PG_DIRTY | PG_ANON));
