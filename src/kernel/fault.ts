@@ -27,6 +27,7 @@ import {
   type PageTable,
   PG_ANON,
   PG_DIRTY,
+  PG_HUGE_ZERO,
   PTE_WRITE,
   ZERO_PAGE,
 } from "./extents.js";
@@ -496,7 +497,7 @@ function hugePmdAnonymousFault(
       }
       k.hugeZeroZone = r.zone;
     }
-    pte.insert(makeExtent(haddr, HPAGE_PMD_NR, [ZERO_PAGE], 0));
+    pte.insert(makeExtent(haddr, HPAGE_PMD_NR, [ZERO_PAGE], PG_HUGE_ZERO));
     return { faults: 1 };
   }
   const gfp = GFP_TRANSHUGE_LIGHT | (vma.hugepage === "huge" ? __GFP_DIRECT_RECLAIM : 0);
@@ -542,6 +543,13 @@ function faultPrivatePte(
         },
       }));
     return runFaults(k, task, items, label);
+  }
+  // A write to the huge zero page splits its PMD (do_huge_pmd_wp_page → fallback): the
+  // region's entries become 4 KiB zero-page entries, and the fault goes on as below.
+  for (const e of pte.range(start, end)) {
+    if (!(e.flags & PG_HUGE_ZERO)) continue;
+    for (let v = e.start; v < e.start + e.count; v += PTE_PAGES - (v % PTE_PAGES))
+      task.mm.splitHugeZeroPmd(v);
   }
   // Write: holes, zero-page entries and pages still shared copy-on-write need a new page
   // (do_anonymous_page, wp_page_copy); a shared page whose other mappers have copied it
