@@ -28,6 +28,7 @@ import {
   PG_ANON,
   PG_DIRTY,
   PG_HUGE_ZERO,
+  PG_THP_PMD,
   PTE_WRITE,
   ZERO_PAGE,
 } from "./extents.js";
@@ -504,7 +505,7 @@ function hugePmdAnonymousFault(
   const folio = allocThp(k, task, vma, haddr, gfp, `${label} (THP)`);
   if (folio.stop) return { faults: 0, stop: folio.stop };
   if (folio.zone === null) return { faults: 0, fallback: true };
-  pte.insert(makeExtent(haddr, HPAGE_PMD_NR, [folio.zone], PTE_WRITE | PG_DIRTY | PG_ANON));
+  pte.insert(makeExtent(haddr, HPAGE_PMD_NR, [folio.zone], PTE_WRITE | PG_DIRTY | PG_ANON | PG_THP_PMD));
   if (!allocTable(k, task, PTE_LEVEL, haddr, stop)) {
     // VM_FAULT_OOM: the folio goes back
     k.freePages(extentsZones(pte.removeRange(haddr, haddr + HPAGE_PMD_NR)));
@@ -548,8 +549,7 @@ function faultPrivatePte(
   // region's entries become 4 KiB zero-page entries, and the fault goes on as below.
   for (const e of pte.range(start, end)) {
     if (!(e.flags & PG_HUGE_ZERO)) continue;
-    for (let v = e.start; v < e.start + e.count; v += PTE_PAGES - (v % PTE_PAGES))
-      task.mm.splitHugeZeroPmd(v);
+    for (let v = e.start; v < e.start + e.count; v += PTE_PAGES - (v % PTE_PAGES)) task.mm.splitHugePmd(v);
   }
   // Write: holes, zero-page entries and pages still shared copy-on-write need a new page
   // (do_anonymous_page, wp_page_copy); a shared page whose other mappers have copied it

@@ -503,8 +503,10 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
               : s.op === "munmap" &&
                   !(s.addr.kind === "mapping" && s.addr.offset === 0n && s.length === "mapping")
                 ? "munmap of part of a mapping (a partly unmapped THP stays allocated until its deferred split; unmap whole mappings: `addr: <mapping>` without `length`)"
-                : s.op === "madvise" && s.advice === MADV_DONTNEED
-                  ? "MADV_DONTNEED (zap_huge_pmd frees the deposited table; a partial zap splits the THP)"
+                : s.op === "madvise" &&
+                    s.advice === MADV_DONTNEED &&
+                    !(s.addr.kind === "mapping" && s.addr.offset === 0n && s.length === "mapping")
+                  ? "MADV_DONTNEED of part of a mapping (a partly zapped THP stays allocated until its deferred split; advise whole mappings: `addr: <mapping>` without `length`)"
                   : s.op === "memory_offline"
                     ? "memory offline (migration of THPs)"
                     : s.op === "cgroup_attach" || (s.op === "cgroup_write" && s.file === "cpuset.mems")

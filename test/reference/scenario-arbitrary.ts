@@ -753,7 +753,8 @@ function thpCompatible(s: RawStep): RawStep {
     case "cgroup_write":
       return s.cpus === null ? { op: "numastat" } : s;
     case "madvise":
-      return s.advice === "MADV_DONTNEED" ? { op: "numastat" } : s;
+      // MADV_DONTNEED of whole mappings only
+      return s.advice === "MADV_DONTNEED" && s.range.kind !== 0 ? { op: "numastat" } : s;
     case "mbind":
       return { ...s, flags: s.flags.filter((f) => f === "MPOL_MF_LAZY") };
     default:
