@@ -8,7 +8,7 @@
  * - determinism: the same file run twice gives the same result JSON;
  * - conservation: per zone, the pages free at boot (plus those hotplug onlined, less those it
  *   offlined) are free, mapped by a page table, page tables, held by a shmem object, in
- *   the page cache or taken by kalloc; a killed task holds nothing;
+ *   the page cache, taken by kalloc or the huge zero page; a killed task holds nothing;
  * - cpusets: no user page is allocated outside the faulting task's mems_allowed.
  *
  * Saved counterexamples (test/reference/counterexamples/*.yaml) are replayed through all of
@@ -175,6 +175,8 @@ function pagesInUse(k: Kernel, kalloc: Map<number, number>): Map<number, number>
     for (const z of list) huge.set(z, (huge.get(z) ?? 0) + HPAGE_PAGES);
   for (const f of files) for (const z of f.pages.values()) huge.set(z, (huge.get(z) ?? 0) + HPAGE_PAGES);
   addPages(used, huge);
+  // the huge zero page, allocated once and kept
+  if (k.hugeZeroZone !== undefined) addPages(used, new Map([[k.hugeZeroZone, 512]]));
   return used;
 }
 

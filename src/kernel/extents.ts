@@ -14,6 +14,8 @@ export const PTE_WRITE = 1 << 0; // mapped writable (a write needs no fault)
 export const PG_DIRTY = 1 << 1; // pte or page dirty
 export const PG_ANON = 1 << 2; // anonymous page (PageAnon)
 export const PG_HUGETLB = 1 << 3; // part of a hugetlb page (not in the RSS)
+export const PG_HUGE_ZERO = 1 << 4; // a zero-page entry of a PMD that maps the huge zero page
+export const PG_THP_PMD = 1 << 5; // a page of a THP its PMD maps (not split to PTEs)
 
 /** A set of pages shared copy-on-write between address spaces since a fork (cow.ts). */
 export interface ShareGroup {

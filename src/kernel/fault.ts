@@ -10,21 +10,43 @@
  * order, a run at a time: a stretch of whole 2 MiB regions that each need one PTE table is
  * a single cycle of requests (the table, then its 512 pages).
  */
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from "./constants.js";
+import {
+  MPOL_INTERLEAVE,
+  MPOL_PREFERRED,
+  MPOL_PREFERRED_MANY,
+  NUMA_NO_NODE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+} from "./constants.js";
 import { type CowGroup, unmapPages } from "./cow.js";
 import {
   type Extent,
+  extentNodeCounts,
   makeExtent,
   type PageTable,
   PG_ANON,
   PG_DIRTY,
+  PG_HUGE_ZERO,
+  PG_THP_PMD,
   PTE_WRITE,
   ZERO_PAGE,
 } from "./extents.js";
-import { __GFP_ACCOUNT, __GFP_ZERO, GFP_HIGHUSER_MOVABLE, GFP_KERNEL } from "./gfp.js";
+import {
+  __GFP_ACCOUNT,
+  __GFP_DIRECT_RECLAIM,
+  __GFP_MOVABLE,
+  __GFP_NORETRY,
+  __GFP_THISNODE,
+  __GFP_ZERO,
+  GFP_HIGHUSER_MOVABLE,
+  GFP_KERNEL,
+  GFP_TRANSHUGE,
+  GFP_TRANSHUGE_LIGHT,
+} from "./gfp.js";
 import { hugetlbFault } from "./hugetlb.js";
 import type { Kernel, Task } from "./kernel.js";
-import { getTaskPolicy, type MemPolicy } from "./mempolicy.js";
+import { getTaskPolicy, type MemPolicy, policyNodemask } from "./mempolicy.js";
 import type { Vma } from "./mm.js";
 import { LEVELS, type Level, type PageTables, PTE_LEVEL } from "./pagetable.js";
 import {
@@ -307,8 +329,199 @@ export function touchRange(
   return { faults };
 }
 
-/** Private anonymous memory: do_anonymous_page() and the zero page, do_wp_page() on it. */
+/** HPAGE_PMD_ORDER on x86_64: a PMD maps 2 MiB */
+export const HPAGE_PMD_ORDER = 9;
+const HPAGE_PMD_NR = 2 ** HPAGE_PMD_ORDER;
+
+/**
+ * hugepage_vma_check(vma, vm_flags, smaps=false, in_pf=true, enforce_sysfs=true) for the
+ * VMAs of this model: private anonymous memory (not shmem, not hugetlb), not VM_NOHUGEPAGE,
+ * with THP "always", or "madvise" and VM_HUGEPAGE.
+ */
+export function thpEligible(k: Kernel, vma: Vma): boolean {
+  if (vma.object || vma.huge || vma.hugepage === "nohuge") return false;
+  return k.thpMode === "always" || (k.thpMode === "madvise" && vma.hugepage === "huge");
+}
+
+/**
+ * Private anonymous memory. Where THP applies, a fault on a 2 MiB region that lies inside
+ * the VMA (transhuge_vma_suitable) and has no PTE table yet (pmd_none) goes to
+ * do_huge_pmd_anonymous_page(); a region it falls back on, and every other page, takes
+ * the 4 KiB path (faultPrivatePte).
+ */
 function faultPrivate(
+  k: Kernel,
+  task: Task,
+  vma: Vma,
+  start: number,
+  end: number,
+  access: Access,
+  label: string,
+): TouchResult {
+  if (!thpEligible(k, vma)) return faultPrivatePte(k, task, vma, start, end, access, label);
+  let faults = 0;
+  let pending = start;
+  const flush = (to: number): RunStop | undefined => {
+    if (to > pending) {
+      const r = faultPrivatePte(k, task, vma, pending, to, access, label);
+      faults += r.faults;
+      if (r.stop) return r.stop;
+    }
+    pending = to;
+    return undefined;
+  };
+  for (let h = start - (start % HPAGE_PMD_NR); h < end; h += HPAGE_PMD_NR) {
+    if (h < vma.start || h + HPAGE_PMD_NR > vma.end) continue;
+    if (!task.mm.tables.missing(h).includes(PTE_LEVEL)) continue;
+    const from = Math.max(h, start);
+    const stop = flush(from);
+    if (stop) return { faults, stop };
+    const r = hugePmdAnonymousFault(k, task, vma, h, access, label);
+    faults += r.faults;
+    if (r.stop) return { faults, stop: r.stop };
+    // THP_FAULT_FALLBACK: the 4 KiB path takes this fault and the rest of the region
+    if (!r.fallback) pending = Math.min(end, h + HPAGE_PMD_NR);
+  }
+  const stop = flush(end);
+  return stop ? { faults, stop } : { faults };
+}
+
+/** (GFP_TRANSHUGE | __GFP_ZERO) & ~__GFP_MOVABLE: get_huge_zero_page() */
+const HUGE_ZERO_GFP = (GFP_TRANSHUGE | __GFP_ZERO) & ~__GFP_MOVABLE;
+
+/** One allocation of a single request; the zone id, or null (or the stop when the task died). */
+function allocOnce(
+  k: Kernel,
+  task: Task,
+  plan: AllocPlan,
+  label: string,
+  first: number,
+): { zone: number | null; stop?: RunStop } {
+  const r = k.allocate(k, task, plan, 1, label, first, "vpn");
+  if (r.done === 1) return { zone: r.segments[0]!.zones[0]! };
+  return r.stop?.kind === "killed" ? { zone: null, stop: r.stop } : { zone: null };
+}
+
+/**
+ * vma_alloc_folio(gfp, HPAGE_PMD_ORDER, vma, haddr, true) as Linux 6.1 has it: interleave
+ * by huge page (interleave_nid with shift PAGE_SHIFT + order), PREFERRED_MANY by its two
+ * passes; otherwise, when the policy's nodemask is NULL or holds hpage_node (the local
+ * node, or the first preferred node), only that node without reclaim
+ * (__GFP_THISNODE | __GFP_NORETRY), then, if the VMA is madvised (__GFP_DIRECT_RECLAIM),
+ * hpage_node's zonelist within the nodemask; else the normal way.
+ */
+function allocThp(
+  k: Kernel,
+  task: Task,
+  vma: Vma,
+  haddr: number,
+  gfp: number,
+  label: string,
+): { zone: number | null; stop?: RunStop } {
+  const { pol, source } = vmaPolicy(task, vma, haddr);
+  const order = HPAGE_PMD_ORDER;
+  if (pol.mode === MPOL_INTERLEAVE || pol.mode === MPOL_PREFERRED_MANY) {
+    const ilx = Math.floor(vma.pgoff / HPAGE_PMD_NR) + Math.floor((haddr - vma.start) / HPAGE_PMD_NR);
+    return allocOnce(k, task, vmaAllocPlan(k, task, pol, source, gfp, order, ilx), label, haddr);
+  }
+  const single = (gfpMask: number, nid: number, nodemask: AllocPlan["slots"][0]["req"]["nodemask"]) => ({
+    policy: pol,
+    policySource: source,
+    slots: [{ req: { gfp: gfpMask, order, nid, nodemask }, interleaveTarget: NUMA_NO_NODE }],
+    phase: 0,
+  });
+  const hpageNode = pol.mode === MPOL_PREFERRED ? pol.nodes.first() : task.numaNodeId;
+  const nmask = policyNodemask(gfp, pol, task.memsAllowed, k.policyZone, k.nNormalMemory);
+  if (!nmask || nmask.has(hpageNode)) {
+    // __folio_alloc_node(gfp | __GFP_THISNODE | __GFP_NORETRY, order, hpage_node)
+    const first = allocOnce(
+      k,
+      task,
+      single(gfp | __GFP_THISNODE | __GFP_NORETRY, hpageNode, null),
+      label,
+      haddr,
+    );
+    if (first.zone !== null || first.stop || !(gfp & __GFP_DIRECT_RECLAIM)) return first;
+    return allocOnce(k, task, single(gfp, hpageNode, nmask), label, haddr);
+  }
+  return allocOnce(k, task, vmaAllocPlan(k, task, pol, source, gfp, order, 0), label, haddr);
+}
+
+/**
+ * do_huge_pmd_anonymous_page() for the 2 MiB region at `haddr` (the PUD and PMD tables are
+ * allocated first, as __handle_mm_fault does). A read maps the huge zero page
+ * (mm_get_huge_zero_page: allocated once, under the faulting task's policy) after the
+ * table it deposits (pte_alloc_one); a write allocates an order-9 folio
+ * (vma_thp_gfp_mask with defrag "madvise": GFP_TRANSHUGE_LIGHT, plus
+ * __GFP_DIRECT_RECLAIM for a VM_HUGEPAGE VMA) and maps its 512 pages dirty, then
+ * allocates the table it deposits (__do_huge_pmd_anonymous_page). `fallback`: the 4 KiB
+ * path takes the fault (THP_FAULT_FALLBACK).
+ */
+function hugePmdAnonymousFault(
+  k: Kernel,
+  task: Task,
+  vma: Vma,
+  haddr: number,
+  access: Access,
+  label: string,
+): { faults: number; fallback?: boolean; stop?: RunStop } {
+  const tables = task.mm.tables;
+  const pte = task.mm.pte;
+  const stop: { s?: RunStop } = {};
+  const failed = (): { faults: number; stop: RunStop } => ({
+    faults: 0,
+    stop: stop.s ?? { kind: "failed", reason: "page table" },
+  });
+  for (const level of tables.missing(haddr)) {
+    if (level !== PTE_LEVEL && !allocTable(k, task, level, haddr, stop)) return failed();
+  }
+  task.mm.anonVmaPrepare(vma, () => k.newAnonVmaId());
+  const tableIndex = Math.floor(haddr / PTE_PAGES);
+  if (access === "read") {
+    if (!allocTable(k, task, PTE_LEVEL, haddr, stop)) return failed();
+    if (k.hugeZeroZone === undefined) {
+      const pol = getTaskPolicy(task);
+      const plan = taskAllocPlan(
+        k,
+        task,
+        pol,
+        task.mempolicy ? "task" : "default",
+        HUGE_ZERO_GFP,
+        HPAGE_PMD_ORDER,
+      );
+      const r = allocOnce(k, task, plan, "huge zero page", haddr);
+      if (r.stop) return { faults: 0, stop: r.stop };
+      if (r.zone === null) {
+        // pte_free() of the table, then the 4 KiB path
+        k.freePages(extentsZones(tables.remove(PTE_LEVEL, tableIndex, tableIndex + 1)));
+        return { faults: 0, fallback: true };
+      }
+      k.hugeZeroZone = r.zone;
+    }
+    pte.insert(makeExtent(haddr, HPAGE_PMD_NR, [ZERO_PAGE], PG_HUGE_ZERO));
+    return { faults: 1 };
+  }
+  const gfp = GFP_TRANSHUGE_LIGHT | (vma.hugepage === "huge" ? __GFP_DIRECT_RECLAIM : 0);
+  const folio = allocThp(k, task, vma, haddr, gfp, `${label} (THP)`);
+  if (folio.stop) return { faults: 0, stop: folio.stop };
+  if (folio.zone === null) return { faults: 0, fallback: true };
+  pte.insert(makeExtent(haddr, HPAGE_PMD_NR, [folio.zone], PTE_WRITE | PG_DIRTY | PG_ANON | PG_THP_PMD));
+  if (!allocTable(k, task, PTE_LEVEL, haddr, stop)) {
+    // VM_FAULT_OOM: the folio goes back
+    k.freePages(extentsZones(pte.removeRange(haddr, haddr + HPAGE_PMD_NR)));
+    return failed();
+  }
+  return { faults: 1 };
+}
+
+function extentsZones(exts: readonly Extent[]): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const e of exts) extentNodeCounts(e, m);
+  return m;
+}
+
+/** Private anonymous memory: do_anonymous_page() and the zero page, do_wp_page() on it. */
+function faultPrivatePte(
   k: Kernel,
   task: Task,
   vma: Vma,
@@ -331,6 +544,12 @@ function faultPrivate(
         },
       }));
     return runFaults(k, task, items, label);
+  }
+  // A write to the huge zero page splits its PMD (do_huge_pmd_wp_page → fallback): the
+  // region's entries become 4 KiB zero-page entries, and the fault goes on as below.
+  for (const e of pte.range(start, end)) {
+    if (!(e.flags & PG_HUGE_ZERO)) continue;
+    for (let v = e.start; v < e.start + e.count; v += PTE_PAGES - (v % PTE_PAGES)) task.mm.splitHugePmd(v);
   }
   // Write: holes, zero-page entries and pages still shared copy-on-write need a new page
   // (do_anonymous_page, wp_page_copy); a shared page whose other mappers have copied it

@@ -37,6 +37,11 @@ export const GFP_DMA = __GFP_DMA;
 export const GFP_DMA32 = __GFP_DMA32;
 export const GFP_HIGHUSER = GFP_USER | __GFP_HIGHMEM;
 export const GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE;
+/** GFP_TRANSHUGE_LIGHT (include/linux/gfp_types.h): THP faults, no reclaim of any kind */
+export const GFP_TRANSHUGE_LIGHT =
+  (GFP_HIGHUSER_MOVABLE | __GFP_COMP | __GFP_NOMEMALLOC | __GFP_NOWARN) & ~__GFP_RECLAIM;
+/** GFP_TRANSHUGE: GFP_TRANSHUGE_LIGHT with direct reclaim (and compaction) */
+export const GFP_TRANSHUGE = GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM;
 
 /** The named masks and bits a scenario's `kalloc` may combine. */
 export const GFP_SYMBOLS: Readonly<Record<string, number>> = {

@@ -172,6 +172,10 @@ export class Kernel {
   readonly userMinFreeKbytes: number;
   /** transparent huge pages enabled (khugepaged keeps min_free_kbytes up) */
   readonly thpEnabled: boolean;
+  /** /sys/kernel/mm/transparent_hugepage/enabled: transparent_hugepage= at boot, or never under 512 MiB */
+  readonly thpMode: "never" | "madvise" | "always";
+  /** zone of the huge zero page once a read fault allocated it (huge_zero_page), never freed */
+  hugeZeroZone: number | undefined;
   readonly reservedPages: Map<number, number>;
   /** memory_block_size_bytes() in pages */
   readonly blockPages: number;
@@ -238,7 +242,9 @@ export class Kernel {
     this.reservedPages = layout.reservedPages;
     this.blockPages = layout.blockPages;
     this.userMinFreeKbytes = opts.minFreeKbytes ?? -1;
-    this.thpEnabled = opts.thp !== undefined && opts.thp !== "never";
+    // hugepage_init() may have turned THP off (a machine under 512 MiB)
+    this.thpEnabled = layout.thp;
+    this.thpMode = layout.thp ? (opts.thp ?? "never") : "never";
     for (const id of this.topo.nodeIds) {
       for (const z of this.zones.get(id)!) {
         z.id = this.zoneById.length;

@@ -4,7 +4,8 @@
  *
  * - MADV_DONTNEED (madvise_dontneed_free -> zap_page_range): the range's pages are unmapped;
  *   private ones are freed (a page shared copy-on-write loses a mapper), shared memory
- *   keeps its pages in the object. The page tables stay. A later read maps the zero page,
+ *   keeps its pages in the object. The page tables stay, but for a huge PMD (a THP or the
+ *   huge zero page), whose deposited table goes with it. A later read maps the zero page,
  *   a later write allocates anew.
  * - MADV_HUGEPAGE / MADV_NOHUGEPAGE (hugepage_madvise): set VM_HUGEPAGE or VM_NOHUGEPAGE on
  *   the range, splitting and merging VMAs (madvise_update_vma). With transparent huge
@@ -15,8 +16,10 @@
  */
 import { MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, PAGE_SHIFT, PAGE_SIZE } from "./constants.js";
 import { unmapPages } from "./cow.js";
+import { extentNodeCounts, PG_HUGE_ZERO, PG_THP_PMD } from "./extents.js";
 import type { Kernel, Task } from "./kernel.js";
 import type { Vma } from "./mm.js";
+import { PTE_LEVEL } from "./pagetable.js";
 
 /** The advice cdmsim models. */
 export const MODELLED_ADVICE: ReadonlySet<number> = new Set([MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE]);
@@ -72,6 +75,17 @@ function advise(k: Kernel, task: Task, v: Vma, a: number, b: number, advice: num
     // zap_page_range(): the ptes go; the zero page and a shared object's pages are not ours
     const gone = task.mm.pte.removeRange(a, b);
     if (!v.object) k.freePages(unmapPages(gone));
+    // zap_huge_pmd(): a huge PMD (a THP or the huge zero page) frees the table it deposited,
+    // so the region is pmd_none again (a partly zapped one would be split first: refused)
+    const huge = new Set<number>();
+    for (const e of gone)
+      if (e.flags & (PG_THP_PMD | PG_HUGE_ZERO))
+        for (let r = Math.floor(e.start / 512); r * 512 < e.start + e.count; r++) huge.add(r);
+    for (const r of huge) {
+      const zones = new Map<number, number>();
+      for (const t of task.mm.tables.remove(PTE_LEVEL, r, r + 1)) extentNodeCounts(t, zones);
+      k.freePages(zones);
+    }
     return;
   }
   const flag = advice === MADV_HUGEPAGE ? "huge" : "nohuge";

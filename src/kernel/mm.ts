@@ -4,7 +4,7 @@
  * (mm/shmem.c, mm/mempolicy.c: shared_policy_replace, mpol_shared_policy_lookup).
  */
 import { MAP_SHARED, PAGE_SHIFT } from "./constants.js";
-import type { PageTable } from "./extents.js";
+import { makeExtent, type PageTable, PG_HUGE_ZERO, PG_THP_PMD } from "./extents.js";
 import type { HugetlbFile } from "./hugetlb.js";
 import { type MemPolicy, mpolEqual } from "./mempolicy.js";
 import { PageTables } from "./pagetable.js";
@@ -151,8 +151,26 @@ export class Mm {
     this.vmas.splice(i, 0, v);
   }
 
+  /**
+   * split_huge_pmd() of the 2 MiB region holding vpn: a PMD of the huge zero page gives its
+   * deposited table 512 entries of the 4 KiB zero page (__split_huge_zero_page_pmd); a
+   * PMD-mapped THP keeps its pages, now mapped by the deposited table's PTEs.
+   */
+  splitHugePmd(vpn: number): void {
+    const from = vpn - (vpn % 512);
+    for (const e of this.pte.range(from, from + 512)) {
+      if (!(e.flags & (PG_HUGE_ZERO | PG_THP_PMD))) continue;
+      this.pte.removeRange(e.start, e.start + e.count);
+      this.pte.insert(
+        makeExtent(e.start, e.count, e.pattern, e.flags & ~(PG_HUGE_ZERO | PG_THP_PMD), e.share),
+      );
+    }
+  }
+
   /** split_vma(): cut the VMA at vpn `at` (strictly inside it); returns the upper part. */
   splitVma(v: Vma, at: number): Vma {
+    // vma_adjust_trans_huge(): a huge PMD across the cut is split
+    if (at % 512) this.splitHugePmd(at);
     const upper = new Vma(at, v.end, v.pgoff + (at - v.start), v.prot, v.flags, v.policy, v.object);
     upper.anonVma = v.anonVma;
     upper.hugepage = v.hugepage;

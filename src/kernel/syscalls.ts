@@ -32,7 +32,7 @@ import {
   PROT_WRITE,
   ZONE_MOVABLE,
 } from "./constants.js";
-import { extentNodeCounts, makeExtent, ZERO_PAGE } from "./extents.js";
+import { extentNodeCounts, makeExtent, PG_HUGE_ZERO, ZERO_PAGE } from "./extents.js";
 import { type Access, pieces, touchRange, vmaPolicy } from "./fault.js";
 import { exit, fork } from "./fork.js";
 import { __GFP_RETRY_MAYFAIL, __GFP_THISNODE, GFP_HIGHUSER_MOVABLE } from "./gfp.js";
@@ -223,7 +223,11 @@ function lookupNode(k: Kernel, task: Task, vma: Vma, vpn: number): number | "EFA
   }
   if (!e) return "EFAULT";
   const zid = e.pattern[(vpn - e.start) % e.pattern.length]!;
-  if (zid === ZERO_PAGE) return zeroPageNode(k);
+  if (zid === ZERO_PAGE) {
+    // a PMD of the huge zero page: get_user_pages_fast() finds that page
+    if (e.flags & PG_HUGE_ZERO && k.hugeZeroZone !== undefined) return k.zoneById[k.hugeZeroZone]!.node;
+    return zeroPageNode(k);
+  }
   return k.zoneById[zid]!.node;
 }
 

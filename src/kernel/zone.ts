@@ -151,6 +151,8 @@ export interface ZoneLayout {
   reservedPages: Map<number, number>;
   /** memory_block_size_bytes() in pages: the unit of memory hotplug */
   blockPages: number;
+  /** transparent huge pages enabled after hugepage_init() */
+  thp: boolean;
 }
 
 /**
@@ -192,6 +194,9 @@ export function initPerZoneWmarkMin(
  * Watermarks are computed as boot does: once from boot memory, then again for every
  * memory block onlined (online_pages), before init memory is freed.
  */
+/** hugepage_init(): 512 << (20 - PAGE_SHIFT) pages */
+export const THP_MIN_TOTALRAM_PAGES = 512 << (20 - 12);
+
 export function layoutZones(topo: Topology, opts: ZoneLayoutOptions = {}): ZoneLayout {
   const R = BOOT_RESERVATIONS;
   const zones = new Map<number, Zone[]>();
@@ -271,8 +276,13 @@ export function layoutZones(topo: Topology, opts: ZoneLayoutOptions = {}): ZoneL
   for (const id of bootNodes) online.push(...zones.get(id)!.filter((zz) => zz.populated));
   let minFreeKbytes = calculateMinFreeKbytes(online);
   setupPerZoneWmarks(online, minFreeKbytes);
-  // hugepage_init() → start_stop_khugepaged() → set_recommended_min_free_kbytes()
-  const thp = opts.thp !== undefined && opts.thp !== "never";
+  // hugepage_init(): THP stays off on a machine with less than 512 MiB of RAM (totalram_pages()
+  // then: the boot nodes' managed pages, init memory and the initrd not yet freed), whatever
+  // transparent_hugepage= says; otherwise start_stop_khugepaged() →
+  // set_recommended_min_free_kbytes()
+  let totalram = 0;
+  for (const z of online) totalram += Math.max(0, z.managed);
+  const thp = opts.thp !== undefined && opts.thp !== "never" && totalram >= THP_MIN_TOTALRAM_PAGES;
   minFreeKbytes = recommendedMinFreeKbytes(online, minFreeKbytes, thp);
   setupPerZoneWmarks(online, minFreeKbytes);
 
@@ -319,7 +329,7 @@ export function layoutZones(topo: Topology, opts: ZoneLayoutOptions = {}): ZoneL
     const zz = highestBootZone(id);
     zz.free = Math.max(0, zz.free - R.inUse - (memmapFromFree.get(zz) ?? 0));
   }
-  return { zones, minFreeKbytes, reservedPages: reserved, blockPages };
+  return { zones, minFreeKbytes, reservedPages: reserved, blockPages, thp };
 }
 
 /**

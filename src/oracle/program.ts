@@ -119,12 +119,16 @@ export function usesHugetlb(sc: Scenario): boolean {
  * writes or reads more than a quarter of the memory) runs on a kernel that has not been
  * through another scenario's pressure (freed pages still on per-CPU lists, pageblocks
  * stolen between migrate types, boosted watermarks); one that onlines or offlines memory
- * changes the machine for whatever would run after it.
+ * changes the machine for whatever would run after it; the huge page pool and the huge
+ * zero page outlive the scenario that made them.
  */
 export function bootsAlone(sc: Scenario): boolean {
   if (sc.steps.some((s) => s.op === "memory_offline" || s.op === "memory_online")) return true;
   // the huge page pool and its rotors outlive a scenario
   if (usesHugetlb(sc)) return true;
+  // so does the huge zero page; and THP faults need order-9 blocks, which an earlier
+  // scenario's pages (on the per-CPU lists, or scattered) could take
+  if (sc.kernel.thp !== "never") return true;
   const memory = sc.machine.nodes.reduce((a, n) => a + BigInt(n.memoryBytes), 0n);
   const sizes = new Map(sc.files);
   let mapped = 0n;

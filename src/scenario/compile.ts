@@ -4,12 +4,14 @@
  * schema cannot express. Errors name the field; the loader adds file, line and column.
  */
 import {
+  MADV_DONTNEED,
   MADV_HUGEPAGE,
   MAP_ANONYMOUS,
   MAP_PRIVATE,
   MAX_NUMNODES,
   MPOL_MF_MOVE,
   MPOL_MF_MOVE_ALL,
+  MPOL_MF_STRICT,
   PAGE_SIZE,
   PROT_READ,
   PROT_WRITE,
@@ -478,20 +480,44 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
       "NUMA balancing is not modelled yet; remove the key or set it to false",
     );
   }
-  if (
-    input.kernel?.thp === "madvise" &&
-    steps.some((s) => s.op === "madvise" && s.advice === MADV_HUGEPAGE)
-  ) {
-    throw new FieldError(
-      ["kernel", "thp"],
-      "transparent huge page faults are not modelled yet: with thp madvise, MADV_HUGEPAGE would give them; use never",
-    );
-  }
-  if (input.kernel?.thp === "always") {
-    throw new FieldError(
-      ["kernel", "thp"],
-      "transparent huge page faults are not modelled yet; use never or madvise (no op uses MADV_HUGEPAGE yet)",
-    );
+  // transparent huge pages: faults are modelled; what happens to a THP afterwards only
+  // where Linux treats its 512 pages as the model does, the rest is refused
+  const thp = input.kernel?.thp ?? "never";
+  const madvisedHuge = steps.some((s) => s.op === "madvise" && s.advice === MADV_HUGEPAGE);
+  if (thp === "always" || (thp === "madvise" && madvisedHuge)) {
+    const version = input.kernel?.version ?? "6.1";
+    if (!/^6\.1(\.|$)/.test(version)) {
+      throw new FieldError(
+        ["kernel", "thp"],
+        `transparent huge page faults are modelled as Linux 6.1 allocates them (vma_alloc_folio); kernel.version ${version} with thp ${thp}${thp === "madvise" ? " and MADV_HUGEPAGE" : ""} is not modelled`,
+      );
+    }
+    steps.forEach((s, i) => {
+      const why =
+        s.op === "fork"
+          ? "fork (copy_huge_pmd)"
+          : s.op === "migrate_pages" || (s.op === "move_pages" && !s.query)
+            ? "migration (a THP moves as one order-9 folio)"
+            : s.op === "mbind" && s.flags & BigInt(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL | MPOL_MF_STRICT)
+              ? "mbind with MPOL_MF_STRICT or MPOL_MF_MOVE* (queue_pages_pmd)"
+              : s.op === "munmap" &&
+                  !(s.addr.kind === "mapping" && s.addr.offset === 0n && s.length === "mapping")
+                ? "munmap of part of a mapping (a partly unmapped THP stays allocated until its deferred split; unmap whole mappings: `addr: <mapping>` without `length`)"
+                : s.op === "madvise" &&
+                    s.advice === MADV_DONTNEED &&
+                    !(s.addr.kind === "mapping" && s.addr.offset === 0n && s.length === "mapping")
+                  ? "MADV_DONTNEED of part of a mapping (a partly zapped THP stays allocated until its deferred split; advise whole mappings: `addr: <mapping>` without `length`)"
+                  : s.op === "memory_offline"
+                    ? "memory offline (migration of THPs)"
+                    : s.op === "cgroup_attach" || (s.op === "cgroup_write" && s.file === "cpuset.mems")
+                      ? "cpuset memory migration (THPs move as order-9 folios)"
+                      : undefined;
+      if (why)
+        throw new FieldError(
+          ["steps", i, "op"],
+          `${why} is not modelled with transparent huge pages (kernel.thp ${thp}${thp === "madvise" ? " and MADV_HUGEPAGE" : ""})`,
+        );
+    });
   }
 
   // hugetlb mappings: what the model does not cover with them is refused, not ignored

@@ -109,6 +109,8 @@ interface RawScenario {
   weighted: boolean;
   weights: number[];
   minFreeKbytes: number | null;
+  /** kernel.thp (never with weighted interleave, which needs 6.9: THP is modelled for 6.1) */
+  thp: "never" | "madvise" | "always";
   /** pages of a file on the disk before the first step (0: none) */
   preFile: number;
   cgroups: RawCgroup[];
@@ -403,6 +405,7 @@ const rawScenario: fc.Arbitrary<RawScenario> = fc.record({
   weighted: fc.integer({ min: 0, max: 2 }).map((x) => x === 0),
   weights: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 4, maxLength: 4 }),
   minFreeKbytes: fc.option(fc.integer({ min: 128, max: 16384 }), { freq: 5 }),
+  thp: fc.constantFrom("never" as const, "never" as const, "madvise" as const, "always" as const),
   preFile: fc.oneof(
     { arbitrary: fc.constant(0), weight: 2 },
     { arbitrary: fc.integer({ min: 1, max: 200000 }), weight: 1 },
@@ -462,7 +465,10 @@ function build(raw: RawScenario): ScenarioFile {
   const cpus: number[] = [];
   let nodePagesMax = 0;
   let totalPages = 0;
-  raw.nodes.forEach((rn, i) => {
+  // THP needs 512 MiB of RAM (hugepage_init): with it on, the anchor node has enough
+  const thp = raw.weighted ? "never" : raw.thp;
+  raw.nodes.forEach((raw0, i) => {
+    const rn = thp !== "never" && i === anchor ? { ...raw0, mib: Math.max(raw0.mib, 576) } : raw0;
     const id = i === 0 ? rn.idGap : ids[i - 1]! + 1 + rn.idGap;
     ids.push(id);
     // the anchor node has CPUs and boot memory, so that the machine boots
@@ -508,6 +514,7 @@ function build(raw: RawScenario): ScenarioFile {
     kernel.weighted_interleave = Object.fromEntries(ids.map((id, i) => [String(id), raw.weights[i]!]));
   }
   if (raw.minFreeKbytes !== null) kernel.min_free_kbytes = raw.minFreeKbytes;
+  if (thp !== "never") kernel.thp = thp;
   if (Object.keys(kernel).length) file.kernel = kernel;
   if (raw.preFile) file.files = { pre: pages(raw.preFile) };
 
@@ -585,10 +592,15 @@ function build(raw: RawScenario): ScenarioFile {
   // the tasks that run steps: forks add children, exits remove tasks
   const live = [...taskNames];
   let forks = 0;
-  for (const { task: ti, step: s0 } of raw.steps) {
+  // with THP in effect, the operations the model refuses on THPs become numastat steps
+  const thpActive =
+    thp === "always" ||
+    (thp === "madvise" &&
+      raw.steps.some(({ step }) => step.op === "madvise" && step.advice === "MADV_HUGEPAGE"));
+  for (const { task: ti, step: s1 } of raw.steps) {
     if (!live.length) break;
     let task = live[ti % live.length]!;
-    let s = s0;
+    let s = thpActive ? thpCompatible(s1) : s1;
     if ("range" in s && !known.get(task)!.length) {
       // a step on a mapping goes to a task that has one, or becomes the mmap of one
       const other = live.find((t) => known.get(t)!.length);
@@ -605,7 +617,9 @@ function build(raw: RawScenario): ScenarioFile {
         out.name = name;
         out.length = pages(p);
         if (s.shared) out.flags = ["MAP_SHARED", "MAP_ANONYMOUS"];
-        if (s.fixed !== null) out.addr = 0x7e0000000000 + s.fixed * 0x40000000;
+        // THP needs 2 MiB-aligned mappings: with it on, every mapping is at a fixed address
+        const fixed = s.fixed ?? (thp !== "never" ? s.name % 4 : null);
+        if (fixed !== null) out.addr = 0x7e0000000000 + fixed * 0x40000000;
         const i = maps.findIndex((x) => x.name === name);
         if (i >= 0) maps.splice(i, 1);
         maps.push({ name, pages: p });
@@ -776,6 +790,31 @@ function build(raw: RawScenario): ScenarioFile {
     file.steps.push(out);
   }
   return file;
+}
+
+/** A step the model allows with transparent huge pages (see compile.ts), or a numastat step. */
+function thpCompatible(s: RawStep): RawStep {
+  switch (s.op) {
+    case "munmap":
+      // whole mappings only
+      return s.range.kind === 0 ? s : { op: "numastat" };
+    case "fork":
+    case "migrate_pages":
+    case "memory_offline":
+    case "cgroup_attach":
+      return { op: "numastat" };
+    case "move_pages":
+      return s.node === null ? s : { op: "numastat" };
+    case "cgroup_write":
+      return s.cpus === null ? { op: "numastat" } : s;
+    case "madvise":
+      // MADV_DONTNEED of whole mappings only
+      return s.advice === "MADV_DONTNEED" && s.range.kind !== 0 ? { op: "numastat" } : s;
+    case "mbind":
+      return { ...s, flags: s.flags.filter((f) => f === "MPOL_MF_LAZY") };
+    default:
+      return s;
+  }
 }
 
 /** Valid scenario files with frequent memory pressure. */
