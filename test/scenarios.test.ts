@@ -39,6 +39,14 @@ describe("conformance scenarios (test/conformance)", () => {
   }
 });
 
+describe("design behaviours (test/designs)", () => {
+  for (const f of scenarioFiles("test/designs")) {
+    it(f.replace("test/designs/", ""), () => {
+      expect(failures(f)).toEqual([]);
+    });
+  }
+});
+
 describe("examples", () => {
   for (const f of scenarioFiles("examples")) {
     const name = f.replace(/^examples\//, "").replace(/\.(ya?ml|json)$/, "");

@@ -3,6 +3,7 @@
  * CDM proposals and their alternatives change node states, zonelists, the allocator's
  * zone check, policy creation or cpusets through these hooks, never by copying the model.
  */
+import type { Nodemask } from "./nodemask.js";
 import type { AllocContext } from "./page-alloc.js";
 import type { Zone } from "./zone.js";
 
@@ -10,7 +11,15 @@ export interface DesignHooks {
   /** Drop or reorder nodes of `local`'s fallback order (build_zonelists). */
   zonelistOrder?(local: number, order: number[], ctx: DesignContext): number[];
   /** An extra check on each zone get_page_from_freelist() visits; a reason skips the zone. */
-  zoneFilter?(zone: Zone, ac: AllocContext, allocFlags: number, ctx: DesignContext): string | undefined;
+  zoneFilter?(
+    zone: Zone,
+    ac: AllocContext,
+    allocFlags: number,
+    gfp: number,
+    ctx: DesignContext,
+  ): string | undefined;
+  /** Extra node-state files of /sys/devices/system/node (name → nodes), from N_MEMORY. */
+  nodeStates?(nMemory: Nodemask, ctx: DesignContext): Record<string, Nodemask>;
 }
 
 /** What hooks may read about the machine. */

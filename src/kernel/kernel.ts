@@ -379,7 +379,7 @@ export class Kernel {
         reclaimable: (z) => this.pageCache.reclaimable(z.id),
         kswapdWork: (node, highest) => kswapdHasWork(this, node, highest),
         dirtyRoom: (node) => nodeDirtyRoom(this, node),
-        zoneFilter: filter ? (z, ac, f) => filter(z, ac, f, this.designCtx) : undefined,
+        zoneFilter: filter ? (z, ac, f, gfp) => filter(z, ac, f, gfp, this.designCtx) : undefined,
       };
     }
     return this.allocEnvCache;

@@ -69,7 +69,7 @@ export interface AllocEnv {
   /** How many more pages a node takes under node_dirty_ok() (__GFP_WRITE, fast path only). */
   dirtyRoom?: (node: number) => number;
   /** A design's extra zone check (for instance CDM isolation); returns a reason to skip, or undefined. */
-  zoneFilter?: (zone: Zone, ac: AllocContext, allocFlags: number) => string | undefined;
+  zoneFilter?: (zone: Zone, ac: AllocContext, allocFlags: number, gfp: number) => string | undefined;
 }
 
 export interface AllocRequest {
@@ -323,7 +323,7 @@ function getPageFromFreelist(
       }
     }
     if (env.zoneFilter) {
-      const why = env.zoneFilter(zone, ac, allocFlags);
+      const why = env.zoneFilter(zone, ac, allocFlags, gfp);
       if (why) {
         if (step) {
           step.verdict = "design";

@@ -103,6 +103,9 @@ export function readSysNode(k: Kernel, path: string): string | undefined {
     has_memory: k.nMemory.ids(),
     has_normal_memory: k.nNormalMemory.ids(),
   };
+  // a design's own node states (is_coherent_device under the CDM series)
+  for (const [name, mask] of Object.entries(k.design.hooks.nodeStates?.(k.nMemory, k.designCtx) ?? {}))
+    states[name] = mask.ids();
   if (rest in states) return `${formatNodeList(states[rest]!)}\n`;
   const m = /^node(\d+)\/(cpulist|distance|numastat|meminfo)$/.exec(rest);
   if (!m) return undefined;

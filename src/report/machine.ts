@@ -1,6 +1,8 @@
 /** How a machine looks: `numactl --hardware`, the kernel's fallback order lines, zones. */
+
 import { PAGE_SIZE, ZONE_NAMES } from "../kernel/constants.js";
 import type { Kernel } from "../kernel/kernel.js";
+import { formatNodeList } from "../kernel/nodemask.js";
 import { numactlHardware } from "./numactl.js";
 
 /** `numactl --hardware` of the modelled machine (sizes from the nodes' MemTotal/MemFree). */
@@ -48,6 +50,13 @@ export function zonesText(k: Kernel): string {
 export function topoText(k: Kernel, opts: { zones?: boolean } = {}): string {
   let s = numactlHardwareText(k);
   s += `\n${k.fallbackOrderLines().join("\n")}\n`;
+  // the design's own node states, as its sysfs files would show them
+  const states = k.design.hooks.nodeStates?.(k.nMemory, k.designCtx) ?? {};
+  const names = Object.keys(states);
+  if (names.length) {
+    s += `\ndesign ${k.design.id}:\n`;
+    for (const n of names) s += `/sys/devices/system/node/${n}: ${formatNodeList(states[n]!.ids())}\n`;
+  }
   if (opts.zones) s += `\n${zonesText(k)}`;
   return s;
 }

@@ -3,6 +3,7 @@
  * syscall arguments, the machine (with presets), cgroups and tasks, and every check a
  * schema cannot express. Errors name the field; the loader adds file, line and column.
  */
+import { designIds, getDesign } from "../designs/index.js";
 import {
   MADV_DONTNEED,
   MADV_HUGEPAGE,
@@ -300,6 +301,14 @@ function defaultLength(length: number | string | undefined, path: Path, addr: Ad
 
 const MODEL_ONLY = new Set(["kalloc", "numastat", "cat"]);
 
+/** The scenario's design, which must be one the model has. */
+function designOf(id: string | undefined): string {
+  const d = id ?? "mainline";
+  if (!getDesign(d))
+    throw new FieldError(["design"], `design ${d} is not modelled yet (modelled: ${designIds().join(", ")})`);
+  return d;
+}
+
 /** A cgroup that uses cgroup v1 cpuset flags. */
 const isV1 = (c: CgroupSpec) => c.memHardwall || c.memExclusive || c.memorySpreadPage;
 
@@ -548,7 +557,7 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
     name:
       input.name ?? (fileName ? fileName.replace(/^.*\//, "").replace(/\.(ya?ml|json)$/, "") : "scenario"),
     description: input.description,
-    design: input.design ?? "mainline",
+    design: designOf(input.design),
     kernel: {
       version: input.kernel?.version ?? "6.1",
       thp: input.kernel?.thp ?? "never",

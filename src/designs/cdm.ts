@@ -1,0 +1,67 @@
+/**
+ * The Coherent Device Memory node of Anshuman Khandual's buddy-allocator series (2017),
+ * versions 2 and 3 (`../shared/docs/cdm-designs.md` §1.2–§1.5):
+ *
+ * - node identity: a node marked `cdm: true` in the scenario is in N_MEMORY and in
+ *   N_COHERENT_DEVICE (node_set_state_cdm() before node_set_state(N_MEMORY); the
+ *   powerpc arch_check_node_cdm() of the series is a stub returning 0, so on real hardware
+ *   no node was ever marked: the scenario says which are), shown as
+ *   /sys/devices/system/node/is_coherent_device (the commit message's "is_coherent_node"
+ *   is a typo: the code and the ABI document say is_coherent_device);
+ * - zonelists: unchanged (V1–V3 do not touch build_zonelists), so every fallback list
+ *   still holds the CDM node's movable zone;
+ * - isolation: a check at the top of get_page_from_freelist()'s zone loop, before the
+ *   cpuset check. V2 skips a CDM zone unless the request has __GFP_THISNODE or a nodemask
+ *   (V2 3/3). With cpusets enabled the fast path substitutes the cpuset's mems_allowed for a
+ *   NULL nodemask, so V2 lets the CDM node through for any task whose cpuset holds it
+ *   (Vlastimil Babka's report on V2). V3 passes the caller's nodemask down (orig_mask)
+ *   and also skips the zone when the nodemask in use is not the caller's
+ *   (cpuset_fallback).
+ *
+ * Where the series is silent, cdmsim chooses: the rule is applied to the 6.1 allocator the
+ * model follows, so a 6.1 policy that passes a nodemask to the allocator reaches a CDM node
+ * like MPOL_BIND did in 4.10: MPOL_PREFERRED_MANY (added in 5.15, policy_nodemask() gives
+ * its nodes) is such a policy. HugeTLB isolation (§1.5) is not modelled yet.
+ */
+
+import type { Design, DesignContext } from "../kernel/design.js";
+import { __GFP_THISNODE } from "../kernel/gfp.js";
+import { Nodemask } from "../kernel/nodemask.js";
+import type { AllocContext } from "../kernel/page-alloc.js";
+import type { Zone } from "../kernel/zone.js";
+
+/** N_COHERENT_DEVICE: the CDM nodes that are in N_MEMORY (node_states_set_node order). */
+function coherentDevice(nMemory: Nodemask, ctx: DesignContext): Record<string, Nodemask> {
+  return { is_coherent_device: nMemory.and(Nodemask.from(ctx.cdmNodes)) };
+}
+
+export const cdmV2: Design = {
+  id: "cdm-v2",
+  title: "CDM node, buddy isolation v2 (skip unless __GFP_THISNODE or a nodemask)",
+  source:
+    "Anshuman Khandual, [PATCH V2 3/3] mm: Add coherent device memory support to the buddy allocator (LKML, Feb 2017)",
+  hooks: {
+    zoneFilter(zone: Zone, ac: AllocContext, _flags: number, gfp: number, ctx: DesignContext) {
+      if (!ctx.cdmNodes.has(zone.node) || gfp & __GFP_THISNODE) return undefined;
+      return ac.nodemask ? undefined : "CDM node: no nodemask (V2 rule)";
+    },
+    nodeStates: coherentDevice,
+  },
+};
+
+export const cdmV3: Design = {
+  id: "cdm-v3",
+  title: "CDM node, buddy isolation v3 (only __GFP_THISNODE or the caller's own nodemask)",
+  source:
+    "Anshuman Khandual, [PATCH V3 3/4] and [PATCH V3 4/4] mm: CDM isolation in the buddy allocator, orig_mask (LKML, Feb 2017)",
+  hooks: {
+    zoneFilter(zone: Zone, ac: AllocContext, _flags: number, gfp: number, ctx: DesignContext) {
+      if (!ctx.cdmNodes.has(zone.node) || gfp & __GFP_THISNODE) return undefined;
+      // cpuset_fallback: the nodemask in use is the cpuset's, not the caller's
+      if (ac.nodemask !== ac.callerNodemask)
+        return "CDM node: the nodemask is the cpuset's (cpuset_fallback)";
+      return ac.nodemask ? undefined : "CDM node: no policy nodemask (V3 rule)";
+    },
+    nodeStates: coherentDevice,
+  },
+};
