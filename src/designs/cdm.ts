@@ -18,14 +18,21 @@
  *   and also skips the zone when the nodemask in use is not the caller's
  *   (cpuset_fallback).
  *
+ * The zonelist variant of the RFC series (cdm-zonelist, §1.6) leaves the CDM node out of
+ * every other node's fallback list instead, and makes MPOL_BIND walk the CDM node's own list
+ * when the local node is not in the mask and the mask's first node is CDM; no check in the
+ * allocator.
+ *
  * Where the series is silent, cdmsim chooses: the rule is applied to the 6.1 allocator the
  * model follows, so a 6.1 policy that passes a nodemask to the allocator reaches a CDM node
  * like MPOL_BIND did in 4.10: MPOL_PREFERRED_MANY (added in 5.15, policy_nodemask() gives
  * its nodes) is such a policy. HugeTLB isolation (§1.5) is not modelled yet.
  */
 
+import { MPOL_BIND } from "../kernel/constants.js";
 import type { Design, DesignContext } from "../kernel/design.js";
 import { __GFP_THISNODE } from "../kernel/gfp.js";
+import type { MemPolicy } from "../kernel/mempolicy.js";
 import { Nodemask } from "../kernel/nodemask.js";
 import type { AllocContext } from "../kernel/page-alloc.js";
 import type { Zone } from "../kernel/zone.js";
@@ -61,6 +68,28 @@ export const cdmV3: Design = {
       if (ac.nodemask !== ac.callerNodemask)
         return "CDM node: the nodemask is the cpuset's (cpuset_fallback)";
       return ac.nodemask ? undefined : "CDM node: no policy nodemask (V3 rule)";
+    },
+    nodeStates: coherentDevice,
+  },
+};
+
+export const cdmZonelist: Design = {
+  id: "cdm-zonelist",
+  title: "CDM node kept out of other nodes' zonelists, MPOL_BIND switching to the CDM node's list",
+  source:
+    "Anshuman Khandual, [RFC V2 03/12] mm: Change generic FALLBACK zonelist creation process, and [RFC V2 04/12] mm: Change mbind(MPOL_BIND) implementation for CDM nodes (LKML, Jan-Mar 2017)",
+  hooks: {
+    // build_zonelists(): `if (is_cdm_node(node) && pgdat->node_id != node) continue;` in the
+    // find_next_best_node() loop, before the round-robin penalty
+    zonelistSkip: (local: number, node: number, ctx: DesignContext) =>
+      node !== local && ctx.cdmNodes.has(node),
+    // policy_zonelist() for MPOL_BIND: the first node of the mask when the local node is not
+    // in it and that first node is CDM (the patch's XXX comment lists other rules it did
+    // not take: any CDM node of the mask, only all-CDM masks, refusing mixed masks)
+    policyZonelistNode(pol: MemPolicy, nd: number, ctx: DesignContext) {
+      if (pol.mode !== MPOL_BIND || pol.nodes.has(nd) || pol.nodes.isEmpty()) return nd;
+      const first = pol.nodes.first();
+      return ctx.cdmNodes.has(first) ? first : nd;
     },
     nodeStates: coherentDevice,
   },

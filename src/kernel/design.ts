@@ -3,13 +3,19 @@
  * CDM proposals and their alternatives change node states, zonelists, the allocator's
  * zone check, policy creation or cpusets through these hooks, never by copying the model.
  */
+import type { MemPolicy } from "./mempolicy.js";
 import type { Nodemask } from "./nodemask.js";
 import type { AllocContext } from "./page-alloc.js";
 import type { Zone } from "./zone.js";
 
 export interface DesignHooks {
-  /** Drop or reorder nodes of `local`'s fallback order (build_zonelists). */
-  zonelistOrder?(local: number, order: number[], ctx: DesignContext): number[];
+  /** Leave `node` out of `local`'s fallback order (build_zonelists' loop). */
+  zonelistSkip?(local: number, node: number, ctx: DesignContext): boolean;
+  /**
+   * The node whose zonelist an allocation under `pol` walks, given the one Linux picks
+   * (policy_node(); the zonelist of policy_zonelist() in older kernels).
+   */
+  policyZonelistNode?(pol: MemPolicy, nd: number, ctx: DesignContext): number;
   /** An extra check on each zone get_page_from_freelist() visits; a reason skips the zone. */
   zoneFilter?(
     zone: Zone,

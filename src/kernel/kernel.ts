@@ -297,7 +297,7 @@ export class Kernel {
 
   /** build_all_zonelists() */
   buildZonelists(): void {
-    const hook = this.design.hooks.zonelistOrder;
+    const hook = this.design.hooks.zonelistSkip;
     const built = buildAllZonelists(
       {
         possible: this.topo.nodeIds,
@@ -306,7 +306,7 @@ export class Kernel {
         hasCpus: (n) => this.topo.hasCpus(n),
         zonesOf: (n) => this.zones.get(n) ?? [],
       },
-      hook ? (local, order) => hook(local, order, this.designCtx) : undefined,
+      hook ? (local, node) => hook(local, node, this.designCtx) : undefined,
     );
     this.zonelists = built.lists;
     this.policyZone = built.policyZone;

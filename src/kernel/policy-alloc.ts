@@ -58,7 +58,9 @@ export interface AllocPlan {
 
 /** Requests of a non-interleave policy (policy_node + policy_nodemask, or the two passes of PREFERRED_MANY). */
 function plainSlot(k: Kernel, task: Task, pol: MemPolicy, gfp: number, order: number): SlotRequest {
-  const nid = policyNode(pol, task.numaNodeId);
+  let nid = policyNode(pol, task.numaNodeId);
+  const zonelistNode = k.design.hooks.policyZonelistNode;
+  if (zonelistNode) nid = zonelistNode(pol, nid, k.designCtx);
   if (pol.mode === MPOL_PREFERRED_MANY) {
     // alloc_pages_preferred_many(): pass 1 only on the preferred nodes, without direct reclaim
     const preferredGfp = (gfp | __GFP_NOWARN) & ~(__GFP_DIRECT_RECLAIM | __GFP_NOFAIL);

@@ -85,11 +85,12 @@ function buildZonerefsNode(zones: readonly Zone[], highest: { zone: ZoneType }):
 /**
  * __build_all_zonelists(): node_load[] is zeroed once, then build_zonelists() runs for
  * every possible node in ascending order, so loads accumulate across nodes.
- * `filterOrder` lets a design drop nodes from a node's fallback order.
+ * `skip` lets a design leave a node out of another node's fallback order, as the loop
+ * meets it (before the round-robin penalty).
  */
 export function buildAllZonelists(
   input: ZonelistInput,
-  filterOrder?: (local: number, order: number[]) => number[],
+  skip?: (local: number, node: number) => boolean,
 ): BuiltZonelists {
   const nodeLoad = new Map<number, number>();
   const lists = new Map<number, Zonelists>();
@@ -97,10 +98,11 @@ export function buildAllZonelists(
   for (const local of input.possible) {
     const used = new Set<number>();
     let prev = local;
-    let order: number[] = [];
+    const order: number[] = [];
     for (;;) {
       const n = findNextBestNode(local, used, nodeLoad, input);
       if (n < 0) break;
+      if (skip?.(local, n)) continue;
       // "We don't want to pressure a particular node. So adding penalty to the first
       // node in same distance group to make it round-robin."
       if (input.distance(local, n) !== input.distance(local, prev)) {
@@ -109,7 +111,6 @@ export function buildAllZonelists(
       order.push(n);
       prev = n;
     }
-    if (filterOrder) order = filterOrder(local, order);
     const fallback: Zone[] = [];
     for (const n of order) fallback.push(...buildZonerefsNode(input.zonesOf(n), highest));
     const nofallback = buildZonerefsNode(input.zonesOf(local), highest);
