@@ -149,3 +149,50 @@ describe("schema/scenario.schema.json", () => {
     expect(readFileSync("schema/scenario.schema.json", "utf8")).toBe(cdmsim("schema").stdout);
   });
 });
+
+describe("cdmsim compare", () => {
+  it("runs the scenario under each design: V2 leaks through the cpuset, V3 does not", () => {
+    const r = cdmsim(
+      "compare",
+      "test/designs/B03-cdm-v2-cpuset-leak.yaml",
+      "--designs",
+      "mainline,cdm-v3,cdm-v2",
+      "--json",
+    );
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.format).toBe("cdmsim-compare/1");
+    expect(j.deviceNodes).toEqual([2]);
+    const by = Object.fromEntries(j.designs.map((d: { design: string }) => [d.design, d]));
+    expect(by["cdm-v2"].mappings["t:probe"]).toEqual({ "2": 16 });
+    expect(by["cdm-v2"].isolation.pages).toBeGreaterThan(16);
+    expect(by["cdm-v3"].isolation.pages).toBe(0);
+    expect(by["cdm-v3"].oomKills).toEqual([{ step: 1, victim: "t" }]);
+    // the mainline column is `cdmsim run` of the same file
+    const run = JSON.parse(
+      cdmsim("run", "test/designs/B03-cdm-v2-cpuset-leak.yaml", "--design", "mainline", "--json").stdout,
+    );
+    expect(by.mainline.mappings).toEqual(
+      Object.fromEntries(Object.entries(run.mappings).map(([k, m]) => [k, (m as { pages: unknown }).pages])),
+    );
+  });
+
+  it("counts a device node reached by policy as reachability, not as a breach", () => {
+    const r = cdmsim("compare", "test/designs/B08-cdm-v3-preferred-never-cdm.yaml", "--json");
+    const by = Object.fromEntries(JSON.parse(r.stdout).designs.map((d: { design: string }) => [d.design, d]));
+    expect(by.mainline.reachability).toEqual({ onDevice: 8, elsewhere: 0, refused: [] });
+    expect(by["cdm-v3"].reachability).toEqual({ onDevice: 0, elsewhere: 8, refused: [] });
+    expect(by["cdm-v3"].isolation.pages).toBe(0);
+  });
+
+  it("rejects an unknown design with exit 2", () => {
+    const r = cdmsim(
+      "compare",
+      "test/designs/B08-cdm-v3-preferred-never-cdm.yaml",
+      "--designs",
+      "mainline,nope",
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown design nope");
+  });
+});

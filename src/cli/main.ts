@@ -12,6 +12,7 @@ import type { MachineSpec } from "../kernel/topology.js";
 import { OracleSetupError } from "../oracle/boot.js";
 import { KnownDifferencesError, loadKnownDifferences } from "../oracle/known.js";
 import { recordExpectations, verifyScenarios } from "../oracle/verify.js";
+import { compareRuns, renderCompare } from "../report/compare.js";
 import { renderExplain } from "../report/explain.js";
 import { topoText } from "../report/machine.js";
 import { styleFor } from "../report/style.js";
@@ -33,7 +34,7 @@ const OPTIONS: Record<string, OptionDef> = {
   json: {
     flags: "--json",
     description: "print the result as JSON (machine-readable)",
-    commands: ["run", "topo", "demo", "verify"],
+    commands: ["run", "topo", "demo", "verify", "compare"],
   },
   explain: {
     flags: "--explain",
@@ -61,6 +62,11 @@ const OPTIONS: Record<string, OptionDef> = {
     description:
       "differences documented in this file count as known, not as failures (default: the package's docs/known-differences.md; 'none' to disable)",
     commands: ["verify"],
+  },
+  designs: {
+    flags: "--designs <ids>",
+    description: `the designs to compare, comma-separated (default: all: ${designIds().join(",")})`,
+    commands: ["compare"],
   },
   jobs: {
     flags: "--jobs <n>",
@@ -265,6 +271,29 @@ async function verify(
   return count("differ") || count("error") ? 1 : 0;
 }
 
+/** Run one scenario under several designs and print them side by side. */
+function compareFile(file: string, opts: { json?: boolean; designs?: string }): number {
+  const sc = loadScenario(file);
+  const ids = opts.designs
+    ? opts.designs
+        .split(",")
+        .map((d) => d.trim())
+        .filter(Boolean)
+    : designIds();
+  const bad = ids.filter((d) => !designIds().includes(d));
+  if (bad.length || !ids.length) {
+    process.stderr.write(
+      `cdmsim: --designs: ${bad.length ? `unknown design ${bad.join(", ")}` : "no design"} (designs: ${designIds().join(", ")})\n`,
+    );
+    return 2;
+  }
+  const runs = ids.map((d) => runScenario(sc, { design: d }));
+  const c = compareRuns(sc, runs);
+  if (opts.json) process.stdout.write(`${JSON.stringify(c, null, 2)}\n`);
+  else process.stdout.write(renderCompare(c, styleFor(process.stdout)));
+  return 0;
+}
+
 export function buildProgram(setStatus: (n: number) => void): Command {
   const program = new Command("cdmsim")
     .description(
@@ -294,6 +323,13 @@ export function buildProgram(setStatus: (n: number) => void): Command {
       .argument("<paths...>", "scenario files or directories"),
     "verify",
   ).action(async (paths: string[], opts) => setStatus(await verify(paths, opts)));
+  addOptions(
+    program
+      .command("compare")
+      .description("run one scenario under several designs and compare isolation, reachability and OOM kills")
+      .argument("<file>", "a scenario file"),
+    "compare",
+  ).action((file: string, opts) => setStatus(compareFile(file, opts)));
   program
     .command("schema")
     .description("print the JSON Schema of scenario files")

@@ -1,0 +1,172 @@
+/**
+ * `cdmsim compare`: one scenario under several designs, side by side. The numbers come
+ * from each run's result (pages per mapping per node, steps, events) and from the
+ * scenario (which nodes are device memory, which policies name them), never from the
+ * designs themselves.
+ *
+ * - device nodes: the nodes marked `cdm: true`; on a machine without any, the CPU-less
+ *   nodes with memory (GPU memory, CXL expanders, HBM as Linux shows them);
+ * - isolation breaches: resident pages on a device node in a mapping whose policy at the
+ *   end does not name that node, plus page-cache pages on device nodes (page cache follows
+ *   no VMA policy);
+ * - reachability: pages of mappings whose policy names a device node, on device nodes and
+ *   elsewhere, and the steps that named a device node in a policy and were refused;
+ * - OOM kills, and the administrative steps (cgroup operations) the scenario performs.
+ */
+import { MAX_NUMNODES } from "../kernel/constants.js";
+import { parseList } from "../kernel/nodemask.js";
+import type { ResultJson, RunOutput } from "../scenario/runner.js";
+import type { Scenario } from "../scenario/types.js";
+import type { Style } from "./style.js";
+
+export interface DesignColumn {
+  design: string;
+  /** mapping → node → pages */
+  mappings: Record<string, Record<string, number>>;
+  /** file → node → pages */
+  files: Record<string, Record<string, number>>;
+  isolation: { pages: number; mappings: string[] };
+  reachability: { onDevice: number; elsewhere: number; refused: { step: number; errno: string }[] };
+  oomKills: { step: number; victim: string | null }[];
+  adminSteps: number;
+  /** the run's expectations, when the scenario has any: held or not */
+  ok: boolean;
+}
+
+export interface CompareResult {
+  format: "cdmsim-compare/1";
+  scenario: string;
+  deviceNodes: number[];
+  designs: DesignColumn[];
+}
+
+const POLICY_OPS = new Set(["mbind", "set_mempolicy"]);
+
+/** The nodes a policy string of numa_maps names ("bind:2", "interleave:0-2", "default"). */
+function policyNodes(policy: string): number[] {
+  const m = /:(.*)$/.exec(policy);
+  if (!m) return [];
+  try {
+    return parseList(m[1]!, MAX_NUMNODES);
+  } catch {
+    return [];
+  }
+}
+
+/** The device nodes of a scenario's machine. */
+export function deviceNodes(sc: Scenario): number[] {
+  const cdm = sc.machine.nodes.filter((n) => n.cdm).map((n) => n.id);
+  if (cdm.length) return cdm;
+  return sc.machine.nodes.filter((n) => n.cpus.length === 0 && n.memoryBytes > 0).map((n) => n.id);
+}
+
+function column(sc: Scenario, run: ResultJson, devices: readonly number[]): DesignColumn {
+  const isDevice = (n: string) => devices.includes(Number(n));
+  const mappings: DesignColumn["mappings"] = {};
+  const isolation = { pages: 0, mappings: [] as string[] };
+  const reach = { onDevice: 0, elsewhere: 0, refused: [] as { step: number; errno: string }[] };
+  for (const [name, m] of Object.entries(run.mappings)) {
+    mappings[name] = m.pages;
+    const asked = policyNodes(m.policy).filter((n) => devices.includes(n));
+    let unasked = 0;
+    for (const [node, pages] of Object.entries(m.pages)) {
+      if (isDevice(node) && !asked.includes(Number(node))) unasked += pages;
+      if (asked.length) {
+        if (isDevice(node)) reach.onDevice += pages;
+        else reach.elsewhere += pages;
+      }
+    }
+    if (unasked) {
+      isolation.pages += unasked;
+      isolation.mappings.push(name);
+    }
+  }
+  const files: DesignColumn["files"] = {};
+  for (const [name, f] of Object.entries(run.files ?? {})) {
+    files[name] = f.pages;
+    let onDevice = 0;
+    for (const [node, pages] of Object.entries(f.pages)) if (isDevice(node)) onDevice += pages;
+    if (onDevice) {
+      isolation.pages += onDevice;
+      isolation.mappings.push(`file:${name}`);
+    }
+  }
+  for (const r of run.steps) {
+    const step = sc.steps[r.index]!;
+    if (!POLICY_OPS.has(step.op) || r.errno === null) continue;
+    const named = "nodes" in step && step.nodes.kind === "bits" ? step.nodes.bits : [];
+    if (named.some((n) => devices.includes(n))) reach.refused.push({ step: r.index, errno: r.errno });
+  }
+  const oomKills = run.events
+    .filter((e) => e.kind === "oom")
+    .map((e) => ({ step: e.step, victim: e.kind === "oom" ? e.victim : null }));
+  const adminSteps = sc.steps.filter((s) => s.op.startsWith("cgroup_")).length + sc.cgroups.length;
+  return {
+    design: run.design,
+    mappings,
+    files,
+    isolation,
+    reachability: reach,
+    oomKills,
+    adminSteps,
+    ok: run.ok,
+  };
+}
+
+export function compareRuns(sc: Scenario, runs: readonly RunOutput[]): CompareResult {
+  const devices = deviceNodes(sc);
+  return {
+    format: "cdmsim-compare/1",
+    scenario: sc.name,
+    deviceNodes: devices,
+    designs: runs.map((r) => column(sc, r.result, devices)),
+  };
+}
+
+const nodesText = (pages: Record<string, number>) => {
+  const e = Object.entries(pages).filter(([, n]) => n > 0);
+  return e.length ? e.map(([n, c]) => `N${n}=${c}`).join(" ") : "·";
+};
+
+/** The comparison as a table, one column per design. */
+export function renderCompare(c: CompareResult, s: Style): string {
+  const heads = ["", ...c.designs.map((d) => d.design)];
+  const rows: string[][] = [];
+  const names = new Set(c.designs.flatMap((d) => Object.keys(d.mappings)));
+  for (const n of names)
+    rows.push([n, ...c.designs.map((d) => (d.mappings[n] ? nodesText(d.mappings[n]!) : "(gone)"))]);
+  const files = new Set(c.designs.flatMap((d) => Object.keys(d.files)));
+  for (const f of files) rows.push([`file:${f}`, ...c.designs.map((d) => nodesText(d.files[f] ?? {}))]);
+  rows.push(["isolation breaches (pages)", ...c.designs.map((d) => String(d.isolation.pages))]);
+  rows.push(["asked for a device node: there", ...c.designs.map((d) => String(d.reachability.onDevice))]);
+  rows.push([
+    "asked for a device node: elsewhere",
+    ...c.designs.map((d) => String(d.reachability.elsewhere)),
+  ]);
+  rows.push([
+    "policy requests refused",
+    ...c.designs.map((d) =>
+      d.reachability.refused.length
+        ? d.reachability.refused.map((r) => `step ${r.step} ${r.errno}`).join(", ")
+        : "0",
+    ),
+  ]);
+  rows.push([
+    "OOM kills",
+    ...c.designs.map((d) =>
+      d.oomKills.length ? d.oomKills.map((o) => `step ${o.step} ${o.victim ?? "none"}`).join(", ") : "0",
+    ),
+  ]);
+  rows.push(["administrative steps", ...c.designs.map((d) => String(d.adminSteps))]);
+  const width = heads.map((_, i) => Math.max(heads[i]!.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    `  ${r.map((cell, i) => (i === 0 ? cell.padEnd(width[i]!) : cell.padEnd(width[i]!))).join("  ")}`.trimEnd();
+  const out = [
+    s.bold(`${c.scenario} — device nodes ${c.deviceNodes.join(",") || "none"}`),
+    "",
+    s.bold(line(heads)),
+    ...rows.map(line),
+    "",
+  ];
+  return out.join("\n");
+}
