@@ -23,6 +23,12 @@
  * when the local node is not in the mask and the mask's first node is CDM; no check in the
  * allocator.
  *
+ * The cpuset variant (v1.2, RFC V2 06-07/12; cdm-cpuset, §1.7) removes the CDM nodes from
+ * the root cpuset and from every task's mems_allowed instead: no policy can name them
+ * (mpol_set_nodemask() intersects with mems_allowed), and __GFP_THISNODE requests skip
+ * cpuset enforcement so that kernel users can still reach the node. cdmsim takes the
+ * scenario's cgroups as configured; their effective mems never include a CDM node.
+ *
  * Where the series is silent, cdmsim chooses: the rule is applied to the 6.1 allocator the
  * model follows, so a 6.1 policy that passes a nodemask to the allocator reaches a CDM node
  * like MPOL_BIND did in 4.10: MPOL_PREFERRED_MANY (added in 5.15, policy_nodemask() gives
@@ -91,6 +97,20 @@ export const cdmZonelist: Design = {
       const first = pol.nodes.first();
       return ctx.cdmNodes.has(first) ? first : nd;
     },
+    nodeStates: coherentDevice,
+  },
+};
+
+export const cdmCpuset: Design = {
+  id: "cdm-cpuset",
+  title: "CDM node kept out of every cpuset (root included); __GFP_THISNODE requests exempt from cpusets",
+  source:
+    "Anshuman Khandual, [RFC V2 06/12] cpuset: Add cpuset_inc() inside cpuset_init(), [RFC V2 07/12] mm: Ignore cpuset enforcement when allocation flag has __GFP_THISNODE, and the v1.2 series (LKML, Feb 2017)",
+  hooks: {
+    // guarantee_online_mems(), cpuset_init_smp() and cpuset_hotplug_workfn() use
+    // ram_nodemask() (N_MEMORY without the CDM nodes) instead of N_MEMORY
+    cpusetMems: (nMemory: Nodemask, ctx: DesignContext) => nMemory.andNot(Nodemask.from(ctx.cdmNodes)),
+    thisnodeIgnoresCpuset: true,
     nodeStates: coherentDevice,
   },
 };

@@ -1,9 +1,9 @@
 /** The registry of designs: each is one file with its hooks over the kernel model. */
 import type { Design } from "../kernel/design.js";
-import { cdmV2, cdmV3, cdmZonelist } from "./cdm.js";
+import { cdmCpuset, cdmV2, cdmV3, cdmZonelist } from "./cdm.js";
 import { mainline } from "./mainline.js";
 
-const DESIGNS: readonly Design[] = [mainline, cdmV3, cdmV2, cdmZonelist];
+const DESIGNS: readonly Design[] = [mainline, cdmV3, cdmV2, cdmZonelist, cdmCpuset];
 
 export function designIds(): string[] {
   return DESIGNS.map((d) => d.id);

@@ -236,7 +236,7 @@ function applyMaskChange(k: Kernel, change?: () => void): void {
  */
 export function cpusetHotplug(k: Kernel): void {
   applyMaskChange(k, () => {
-    k.root.effectiveMems = k.nMemory;
+    k.root.effectiveMems = k.cpusetMemory;
   });
 }
 
@@ -248,7 +248,7 @@ function keepPinned(t: Task): void {
 
 /** update_tasks_nodemask() */
 function updateTasksNodemask(k: Kernel, cs: Cpuset): void {
-  const newmems = guaranteeOnlineMems(cs, k.nMemory);
+  const newmems = guaranteeOnlineMems(cs, k.cpusetMemory);
   for (const t of [...k.tasks.values()]) {
     if (!t.alive || t.cpuset !== cs) continue;
     changeTaskNodemask(t, newmems);
@@ -285,7 +285,7 @@ export function cgroupAttach(k: Kernel, task: Task, path: string): CgroupResult 
   task.cpuset = cs;
   // cpuset_attach()
   keepPinned(task);
-  changeTaskNodemask(task, guaranteeOnlineMems(cs, k.nMemory));
+  changeTaskNodemask(task, guaranteeOnlineMems(cs, k.cpusetMemory));
   for (const v of task.mm.vmas) mpolRebindPolicy(v.policy, cs.effectiveMems);
   migrateMm(k, task, oldcs.oldMemsAllowed, cs.effectiveMems);
   cs.oldMemsAllowed = cs.effectiveMems;

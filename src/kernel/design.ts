@@ -24,6 +24,13 @@ export interface DesignHooks {
     gfp: number,
     ctx: DesignContext,
   ): string | undefined;
+  /**
+   * The memory nodes cpusets hand out: the root cpuset's mems and what
+   * guarantee_online_mems() intersects with (N_MEMORY in mainline).
+   */
+  cpusetMems?(nMemory: Nodemask, ctx: DesignContext): Nodemask;
+  /** Requests with __GFP_THISNODE are not subject to cpusets (no __GFP_HARDWALL, no ALLOC_CPUSET). */
+  thisnodeIgnoresCpuset?: boolean;
   /** Extra node-state files of /sys/devices/system/node (name → nodes), from N_MEMORY. */
   nodeStates?(nMemory: Nodemask, ctx: DesignContext): Record<string, Nodemask>;
 }

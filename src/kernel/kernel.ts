@@ -265,9 +265,9 @@ export class Kernel {
     this.buildZonelists();
     this.root = new Cpuset("/", null);
     this.root.cpus = this.topo.allCpus();
-    this.root.mems = this.nMemory;
+    this.root.mems = this.cpusetMemory;
     this.root.effectiveCpus = this.root.cpus;
-    this.root.effectiveMems = this.nMemory;
+    this.root.effectiveMems = this.cpusetMemory;
     this.cgroups.set("/", this.root);
   }
 
@@ -320,6 +320,12 @@ export class Kernel {
 
   zone(node: number, type: number): Zone {
     return this.zones.get(node)![type]!;
+  }
+
+  /** The memory nodes cpusets hand out (N_MEMORY unless the design says otherwise). */
+  get cpusetMemory(): Nodemask {
+    const hook = this.design.hooks.cpusetMems;
+    return hook ? hook(this.nMemory, this.designCtx) : this.nMemory;
   }
 
   /** cpusets_enabled(): any cpuset besides the root */
@@ -379,6 +385,7 @@ export class Kernel {
         reclaimable: (z) => this.pageCache.reclaimable(z.id),
         kswapdWork: (node, highest) => kswapdHasWork(this, node, highest),
         dirtyRoom: (node) => nodeDirtyRoom(this, node),
+        thisnodeIgnoresCpuset: this.design.hooks.thisnodeIgnoresCpuset === true,
         zoneFilter: filter ? (z, ac, f, gfp) => filter(z, ac, f, gfp, this.designCtx) : undefined,
       };
     }
@@ -399,7 +406,7 @@ export class Kernel {
     const hw = nearestHardwallAncestor(t.cpuset);
     const at: AllocTask = {
       memsAllowed: t.memsAllowed,
-      hardwallMems: hw.isRoot ? this.nMemory : hw.mems,
+      hardwallMems: hw.isRoot ? this.cpusetMemory : hw.mems,
       oomVictim: false,
       numaNodeId: t.numaNodeId,
     };
@@ -437,7 +444,7 @@ export class Kernel {
   /** Refresh effective masks below `cs` and the mems_allowed of tasks. */
   refreshCpusets(cs: Cpuset = this.root): void {
     updateEffective(cs);
-    for (const t of this.tasks.values()) t.memsAllowed = guaranteeOnlineMems(t.cpuset, this.nMemory);
+    for (const t of this.tasks.values()) t.memsAllowed = guaranteeOnlineMems(t.cpuset, this.cpusetMemory);
     for (const c of this.cgroups.values()) {
       if (!c.isRoot && !c.mems.isEmpty() && this.movableOnly(c.mems)) this.cpusetsInsaneConfig = true;
     }
@@ -461,14 +468,14 @@ export class Kernel {
    */
   get admin(): Task {
     this.adminTask ??= new Task(this, "(admin)", 1, Math.min(...this.topo.allCpus()), this.root, true);
-    this.adminTask.memsAllowed = guaranteeOnlineMems(this.root, this.nMemory);
+    this.adminTask.memsAllowed = guaranteeOnlineMems(this.root, this.cpusetMemory);
     return this.adminTask;
   }
 
   /** A task in a cgroup: attached to it (at boot), or forked inside it. */
   createTask(name: string, cgroup: Cpuset, cpu: number, privileged: boolean, forked = false): Task {
     const t = new Task(this, name, this.nextPid++, cpu, cgroup, privileged);
-    t.memsAllowed = guaranteeOnlineMems(cgroup, this.nMemory);
+    t.memsAllowed = guaranteeOnlineMems(cgroup, this.cpusetMemory);
     // cpuset_attach() sets old_mems_allowed; the root's is N_MEMORY (cpuset_init_smp)
     if (!forked) cgroup.oldMemsAllowed = cgroup.isRoot ? this.nMemory : cgroup.effectiveMems;
     this.tasks.set(name, t);

@@ -66,6 +66,8 @@ export interface AllocEnv {
    * (pgdat_balanced() fails up to `highest`) and has something to reclaim.
    */
   kswapdWork?: (node: number, highest: ZoneType) => boolean;
+  /** A design that exempts __GFP_THISNODE requests from cpusets. */
+  thisnodeIgnoresCpuset?: boolean;
   /** How many more pages a node takes under node_dirty_ok() (__GFP_WRITE, fast path only). */
   dirtyRoom?: (node: number) => number;
   /** A design's extra zone check (for instance CDM isolation); returns a reason to skip, or undefined. */
@@ -397,6 +399,9 @@ export function decide(
   /** direct reclaim already failed to free anything for this allocation */
   reclaimFailed = false,
 ): AllocDecision {
+  // a design may exempt __GFP_THISNODE requests from cpusets altogether
+  if (env.thisnodeIgnoresCpuset && env.cpusetsEnabled && req.gfp & __GFP_THISNODE)
+    env = { ...env, cpusetsEnabled: false };
   const trace: PassTrace[] | undefined = wantTrace ? [] : undefined;
   const failed: number[] = [];
   const { gfp, order } = req;
