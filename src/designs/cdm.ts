@@ -32,7 +32,13 @@
  * Where the series is silent, cdmsim chooses: the rule is applied to the 6.1 allocator the
  * model follows, so a 6.1 policy that passes a nodemask to the allocator reaches a CDM node
  * like MPOL_BIND did in 4.10: MPOL_PREFERRED_MANY (added in 5.15, policy_nodemask() gives
- * its nodes) is such a policy. HugeTLB isolation (§1.5) is not modelled yet.
+ * its nodes) is such a policy.
+ *
+ * HugeTLB (§1.5, every variant): pool sizing without a mempolicy or a node, and the
+ * surplus pages returned, use system_mem_nodemask() (N_MEMORY without the CDM nodes), and
+ * no nodeN/hugepages directory is registered at boot for a CDM node. nr_hugepages_mempolicy
+ * still uses the task's policy mask unfiltered, and the pool's __GFP_THISNODE allocations
+ * pass the isolation check, so a task bound to the CDM node can fill its pool (§7 #25).
  */
 
 import { MPOL_BIND } from "../kernel/constants.js";
@@ -42,6 +48,11 @@ import type { MemPolicy } from "../kernel/mempolicy.js";
 import { Nodemask } from "../kernel/nodemask.js";
 import type { AllocContext } from "../kernel/page-alloc.js";
 import type { Zone } from "../kernel/zone.js";
+
+/** system_mem_nodemask(): N_MEMORY without the CDM nodes (ram_nodemask() in v1.2). */
+function systemMem(nMemory: Nodemask, ctx: DesignContext): Nodemask {
+  return nMemory.andNot(Nodemask.from(ctx.cdmNodes));
+}
 
 /** N_COHERENT_DEVICE: the CDM nodes that are in N_MEMORY (node_states_set_node order). */
 function coherentDevice(nMemory: Nodemask, ctx: DesignContext): Record<string, Nodemask> {
@@ -59,6 +70,7 @@ export const cdmV2: Design = {
       return ac.nodemask ? undefined : "CDM node: no nodemask (V2 rule)";
     },
     nodeStates: coherentDevice,
+    hugetlbMems: systemMem,
   },
 };
 
@@ -76,6 +88,7 @@ export const cdmV3: Design = {
       return ac.nodemask ? undefined : "CDM node: no policy nodemask (V3 rule)";
     },
     nodeStates: coherentDevice,
+    hugetlbMems: systemMem,
   },
 };
 
@@ -98,6 +111,7 @@ export const cdmZonelist: Design = {
       return ctx.cdmNodes.has(first) ? first : nd;
     },
     nodeStates: coherentDevice,
+    hugetlbMems: systemMem,
   },
 };
 
@@ -109,8 +123,9 @@ export const cdmCpuset: Design = {
   hooks: {
     // guarantee_online_mems(), cpuset_init_smp() and cpuset_hotplug_workfn() use
     // ram_nodemask() (N_MEMORY without the CDM nodes) instead of N_MEMORY
-    cpusetMems: (nMemory: Nodemask, ctx: DesignContext) => nMemory.andNot(Nodemask.from(ctx.cdmNodes)),
+    cpusetMems: systemMem,
     thisnodeIgnoresCpuset: true,
     nodeStates: coherentDevice,
+    hugetlbMems: systemMem,
   },
 };

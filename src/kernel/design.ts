@@ -31,6 +31,11 @@ export interface DesignHooks {
   cpusetMems?(nMemory: Nodemask, ctx: DesignContext): Nodemask;
   /** Requests with __GFP_THISNODE are not subject to cpusets (no __GFP_HARDWALL, no ALLOC_CPUSET). */
   thisnodeIgnoresCpuset?: boolean;
+  /**
+   * The nodes HugeTLB pools use when no mempolicy or node is named, and that get a
+   * nodeN/hugepages directory at boot (N_MEMORY in mainline).
+   */
+  hugetlbMems?(nMemory: Nodemask, ctx: DesignContext): Nodemask;
   /** Extra node-state files of /sys/devices/system/node (name → nodes), from N_MEMORY. */
   nodeStates?(nMemory: Nodemask, ctx: DesignContext): Record<string, Nodemask>;
 }

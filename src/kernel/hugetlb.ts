@@ -305,11 +305,11 @@ export function hugetlbWrite(
   else if (path === "/proc/sys/vm/nr_hugepages_mempolicy") sysctl = mempolicy = true;
   else if (path === `${HSTATE}nr_hugepages`) nid = -1;
   else if (path === `${HSTATE}nr_hugepages_mempolicy`) mempolicy = true;
-  else if (node && node[2] === "nr_hugepages" && k.online.has(Number(node[1]))) nid = Number(node[1]);
+  else if (node && node[2] === "nr_hugepages" && k.hasHugetlbNodeDir(Number(node[1]))) nid = Number(node[1]);
   else {
     const ro =
       (path.startsWith(HSTATE) && /^(free|resv|surplus)_hugepages$/.test(path.slice(HSTATE.length))) ||
-      (node && k.online.has(Number(node[1])) && /^(free|surplus)_hugepages$/.test(node[2]!));
+      (node && k.hasHugetlbNodeDir(Number(node[1])) && /^(free|surplus)_hugepages$/.test(node[2]!));
     if (ro) return { ret: -1, errno: "EACCES" }; // 0444
     return { ret: -1, errno: "ENOENT" };
   }
@@ -327,7 +327,7 @@ export function hugetlbWrite(
   // __nr_hugepages_store_common()
   let allowed: Nodemask;
   if (nid >= 0) allowed = Nodemask.of(nid);
-  else allowed = (mempolicy ? nodemaskOfMempolicy(task) : null) ?? k.nMemory;
+  else allowed = (mempolicy ? nodemaskOfMempolicy(task) : null) ?? k.hugetlbMemory;
   setMaxHugePages(k, task, count, nid, allowed);
   return { ret: value.length, errno: null };
 }
@@ -356,7 +356,7 @@ export function hugetlbRead(k: Kernel, path: string): string | undefined {
     return undefined;
   }
   const m = NODE_HSTATE.exec(path);
-  if (!m || !k.online.has(Number(m[1]))) return undefined;
+  if (!m || !k.hasHugetlbNodeDir(Number(m[1]))) return undefined;
   const id = Number(m[1]);
   switch (m[2]) {
     case "nr_hugepages":
@@ -418,7 +418,7 @@ function returnUnusedSurplusPages(k: Kernel, unused: number): void {
   const pool = k.hugetlb;
   pool.resv -= unused;
   for (let n = Math.min(unused, pool.surplusTotal); n > 0; n--)
-    if (!removePoolHugePage(k, k.nMemory, true)) break;
+    if (!removePoolHugePage(k, k.hugetlbMemory, true)) break;
 }
 
 // --- faults --------------------------------------------------------------------------------

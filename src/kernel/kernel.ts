@@ -328,6 +328,17 @@ export class Kernel {
     return hook ? hook(this.nMemory, this.designCtx) : this.nMemory;
   }
 
+  /** The nodes HugeTLB pools use by default (N_MEMORY unless the design says otherwise). */
+  get hugetlbMemory(): Nodemask {
+    const hook = this.design.hooks.hugetlbMems;
+    return hook ? hook(this.nMemory, this.designCtx) : this.nMemory;
+  }
+
+  /** Whether /sys/devices/system/node/nodeN/hugepages exists (hugetlb_register_all_nodes). */
+  hasHugetlbNodeDir(id: number): boolean {
+    return this.online.has(id) && !(this.nMemory.has(id) && !this.hugetlbMemory.has(id));
+  }
+
   /** cpusets_enabled(): any cpuset besides the root */
   get cpusetsEnabled(): boolean {
     return this.cgroups.size > 1;
