@@ -1,9 +1,10 @@
 /** The registry of designs: each is one file with its hooks over the kernel model. */
 import type { Design } from "../kernel/design.js";
 import { cdmCpuset, cdmV2, cdmV3, cdmZonelist } from "./cdm.js";
+import { coherentMemory } from "./coherent-memory.js";
 import { mainline } from "./mainline.js";
 
-const DESIGNS: readonly Design[] = [mainline, cdmV3, cdmV2, cdmZonelist, cdmCpuset];
+const DESIGNS: readonly Design[] = [mainline, cdmV3, cdmV2, cdmZonelist, cdmCpuset, coherentMemory];
 
 export function designIds(): string[] {
   return DESIGNS.map((d) => d.id);

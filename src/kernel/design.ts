@@ -36,6 +36,11 @@ export interface DesignHooks {
    * nodeN/hugepages directory at boot (N_MEMORY in mainline).
    */
   hugetlbMems?(nMemory: Nodemask, ctx: DesignContext): Nodemask;
+  /**
+   * Nodes a memory policy may name whatever the task's cpuset: mpol_set_nodemask() keeps
+   * them and policy_nodemask() passes a BIND mask that holds one.
+   */
+  policyExtraNodes?(ctx: DesignContext): Nodemask;
   /** Extra node-state files of /sys/devices/system/node (name → nodes), from N_MEMORY. */
   nodeStates?(nMemory: Nodemask, ctx: DesignContext): Record<string, Nodemask>;
 }

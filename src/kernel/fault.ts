@@ -431,7 +431,7 @@ function allocThp(
     phase: 0,
   });
   const hpageNode = pol.mode === MPOL_PREFERRED ? pol.nodes.first() : task.numaNodeId;
-  const nmask = policyNodemask(gfp, pol, task.memsAllowed, k.policyZone, k.nNormalMemory);
+  const nmask = policyNodemask(gfp, pol, task.memsAllowed, k.policyZone, k.nNormalMemory, k.policyExtraNodes);
   if (!nmask || nmask.has(hpageNode)) {
     // __folio_alloc_node(gfp | __GFP_THISNODE | __GFP_NORETRY, order, hpage_node)
     const first = allocOnce(

@@ -339,6 +339,11 @@ export class Kernel {
     return this.online.has(id) && !(this.nMemory.has(id) && !this.hugetlbMemory.has(id));
   }
 
+  /** Nodes a policy may name whatever the cpuset (the design's; none in mainline). */
+  get policyExtraNodes(): Nodemask {
+    return this.design.hooks.policyExtraNodes?.(this.designCtx) ?? Nodemask.NONE;
+  }
+
   /** cpusets_enabled(): any cpuset besides the root */
   get cpusetsEnabled(): boolean {
     return this.cgroups.size > 1;

@@ -171,9 +171,11 @@ export function mpolSetNodemask(
   nodes: Nodemask,
   memsAllowed: Nodemask,
   nMemory: Nodemask,
+  /** nodes a design lets a policy name whatever the cpuset (coherent nodes) */
+  extra: Nodemask = Nodemask.NONE,
 ): 0 | "EINVAL" {
   if (!pol || pol.mode === MPOL_LOCAL) return 0;
-  const allowed = memsAllowed.and(nMemory);
+  const allowed = memsAllowed.and(nMemory).or(nodes.and(extra));
   const eff = pol.flags & MPOL_F_RELATIVE_NODES ? mpolRelativeNodemask(nodes, allowed) : nodes.and(allowed);
   if (mpolStoreUserNodemask(pol)) pol.userNodemask = nodes;
   else pol.cpusetMemsAllowed = memsAllowed;
@@ -290,11 +292,13 @@ export function policyNodemask(
   memsAllowed: Nodemask,
   policyZone: ZoneType,
   nHighMemory: Nodemask,
+  /** nodes a design lets a policy name whatever the cpuset (coherent nodes) */
+  extra: Nodemask = Nodemask.NONE,
 ): Nodemask | null {
   if (
     pol.mode === MPOL_BIND &&
     applyPolicyZone(pol, gfpZone(gfp), policyZone, nHighMemory) &&
-    pol.nodes.intersects(memsAllowed)
+    (pol.nodes.intersects(memsAllowed) || pol.nodes.intersects(extra))
   ) {
     return pol.nodes;
   }

@@ -75,7 +75,7 @@ function plainSlot(k: Kernel, task: Task, pol: MemPolicy, gfp: number, order: nu
       gfp,
       order,
       nid,
-      nodemask: policyNodemask(gfp, pol, task.memsAllowed, k.policyZone, k.nNormalMemory),
+      nodemask: policyNodemask(gfp, pol, task.memsAllowed, k.policyZone, k.nNormalMemory, k.policyExtraNodes),
     },
     interleaveTarget: NUMA_NO_NODE,
   };

@@ -137,7 +137,8 @@ export function sysSetMempolicy(
   if (typeof nodes === "string") return fail(nodes);
   const pol = mpolNew(s.mode, s.flags, nodes);
   if (pol === "EINVAL") return fail("EINVAL");
-  if (mpolSetNodemask(pol, nodes, task.memsAllowed, k.nMemory) === "EINVAL") return fail("EINVAL");
+  if (mpolSetNodemask(pol, nodes, task.memsAllowed, k.nMemory, k.policyExtraNodes) === "EINVAL")
+    return fail("EINVAL");
   task.mempolicy = pol;
   if (pol && (pol.mode === MPOL_INTERLEAVE || pol.mode === MPOL_WEIGHTED_INTERLEAVE)) {
     task.ilPrev = MAX_NUMNODES - 1;
@@ -269,7 +270,8 @@ export function sysMbind(
   if (pol === "EINVAL") return fail("EINVAL");
   if (pol && flags & MPOL_MF_LAZY) pol.flags |= MPOL_F_MOF;
   const discontigOk = pol === null;
-  if (mpolSetNodemask(pol, nodes, task.memsAllowed, k.nMemory) === "EINVAL") return fail("EINVAL");
+  if (mpolSetNodemask(pol, nodes, task.memsAllowed, k.nMemory, k.policyExtraNodes) === "EINVAL")
+    return fail("EINVAL");
 
   // queue_pages_range(): holes, STRICT checks and the pages MOVE will migrate
   const sv = Number(st >> BigInt(PAGE_SHIFT));
