@@ -17,7 +17,7 @@ const DOC = "docs/known-differences.md";
 
 function scenarioNames(): Set<string> {
   const names = new Set<string>();
-  for (const dir of ["test/conformance", "examples", "test/recorded"]) {
+  for (const dir of ["test/conformance", "examples", "test/recorded", "test/designs"]) {
     for (const f of readdirSync(dir).filter((x) => /\.ya?ml$/.test(x)))
       names.add(loadScenario(join(dir, f)).name);
   }
