@@ -245,6 +245,8 @@ export async function runOnKernel(
       `${first.name}${members.length > 1 ? ` and ${members.length - 1} more` : ""}`,
     );
     const workDir = join(cacheDir(), "work", `batch-${process.pid}-${b}`);
+    /** the console of a guest whose output could not be read is kept for a look */
+    let keep = false;
     try {
       const boot = await bootBatch(
         qemuMachine(first.machine),
@@ -258,9 +260,9 @@ export async function runOnKernel(
       } catch (e) {
         // keep the console for a look
         writeFileSync(join(workDir, "console.log"), boot.console);
+        keep = true;
         throw new Error(`${(e as Error).message} (console in ${join(workDir, "console.log")})`);
       }
-      rmSync(workDir, { recursive: true, force: true });
       const want = opts.expectNodes(first);
       const mismatch = p.nodes ? nodesMismatch(want, p.nodes) : "the guest printed no node states";
       for (const i of members) {
@@ -296,6 +298,9 @@ export async function runOnKernel(
       for (const i of members) outcomes[i] = { kind: "error", reason: (e as Error).message };
       if ((e as Error).name === "OracleSetupError" || (e as Error).constructor.name === "OracleSetupError")
         throw e;
+    } finally {
+      // the initrd and the disk image go, whatever happened to the boot
+      if (!keep) rmSync(workDir, { recursive: true, force: true });
     }
     done++;
     opts.onProgress?.(done, batches.length, "");
