@@ -13,6 +13,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -76,7 +77,22 @@ export function guestRunner(): string {
   mkdirSync(cacheDir(), { recursive: true });
   const r = spawnSync("gcc", ["-static", "-O2", "-Wall", "-o", out, src], { encoding: "utf8" });
   if (r.status !== 0) throw new OracleSetupError(`compiling the guest runner failed:\n${r.stderr}`);
+  pruneRunners(out);
   return out;
+}
+
+/** Runners of older sources, not rebuilt for a day, go (each is about 1 MB). */
+function pruneRunners(keep: string): void {
+  const day = 24 * 3600 * 1000;
+  for (const f of readdirSync(cacheDir())) {
+    const path = join(cacheDir(), f);
+    if (!f.startsWith("runner-") || path === keep) continue;
+    try {
+      if (Date.now() - statSync(path).mtimeMs > day) rmSync(path, { force: true });
+    } catch {
+      // gone already (another verify pruned it)
+    }
+  }
 }
 
 const BUSYBOX = "/bin/busybox";
