@@ -196,3 +196,14 @@ describe("cdmsim compare", () => {
     expect(r.stderr).toContain("unknown design nope");
   });
 });
+
+describe("cdmsim run --explain under a design", () => {
+  it("names the design's hooks that shaped a decision", () => {
+    const r = cdmsim("run", "test/designs/B23-cdm-zonelist-cdm-only-no-ram-spill.yaml", "--explain");
+    expect(r.stdout).toContain(
+      "design cdm-zonelist: policyZonelistNode: node 2's zonelist instead of node 0's",
+    );
+    const v3 = cdmsim("run", "test/designs/B08-cdm-v3-preferred-never-cdm.yaml", "--explain");
+    expect(v3.stdout).toContain("skipped by the design: CDM node: no policy nodemask (V3 rule)");
+  });
+});

@@ -9,7 +9,7 @@
  * repeat identically and are taken at once.
  */
 import { MPOL_INTERLEAVE, MPOL_PREFERRED_MANY, MPOL_WEIGHTED_INTERLEAVE, NUMA_NO_NODE } from "./constants.js";
-import { __GFP_DIRECT_RECLAIM, __GFP_NOFAIL, __GFP_NOWARN, formatGfp } from "./gfp.js";
+import { __GFP_DIRECT_RECLAIM, __GFP_NOFAIL, __GFP_NOWARN, __GFP_THISNODE, formatGfp } from "./gfp.js";
 import type { AllocEvent, Kernel, Task } from "./kernel.js";
 import {
   DEFAULT_POLICY,
@@ -36,6 +36,8 @@ export interface SlotRequest {
   second?: AllocRequest;
   /** the interleave target (for interleave_hit), or NUMA_NO_NODE */
   interleaveTarget: number;
+  /** how the design changed this request, for --explain */
+  designNote?: string;
 }
 
 /** The cycle of requests a policy produces for a run of pages. */
@@ -59,8 +61,13 @@ export interface AllocPlan {
 /** Requests of a non-interleave policy (policy_node + policy_nodemask, or the two passes of PREFERRED_MANY). */
 function plainSlot(k: Kernel, task: Task, pol: MemPolicy, gfp: number, order: number): SlotRequest {
   let nid = policyNode(pol, task.numaNodeId);
+  let designNote: string | undefined;
   const zonelistNode = k.design.hooks.policyZonelistNode;
-  if (zonelistNode) nid = zonelistNode(pol, nid, k.designCtx);
+  if (zonelistNode) {
+    const to = zonelistNode(pol, nid, k.designCtx);
+    if (to !== nid) designNote = `policyZonelistNode: node ${to}'s zonelist instead of node ${nid}'s`;
+    nid = to;
+  }
   if (pol.mode === MPOL_PREFERRED_MANY) {
     // alloc_pages_preferred_many(): pass 1 only on the preferred nodes, without direct reclaim
     const preferredGfp = (gfp | __GFP_NOWARN) & ~(__GFP_DIRECT_RECLAIM | __GFP_NOFAIL);
@@ -68,6 +75,7 @@ function plainSlot(k: Kernel, task: Task, pol: MemPolicy, gfp: number, order: nu
       req: { gfp: preferredGfp, order, nid, nodemask: pol.nodes },
       second: { gfp, order, nid, nodemask: null },
       interleaveTarget: NUMA_NO_NODE,
+      designNote,
     };
   }
   return {
@@ -78,6 +86,7 @@ function plainSlot(k: Kernel, task: Task, pol: MemPolicy, gfp: number, order: nu
       nodemask: policyNodemask(gfp, pol, task.memsAllowed, k.policyZone, k.nNormalMemory, k.policyExtraNodes),
     },
     interleaveTarget: NUMA_NO_NODE,
+    designNote,
   };
 }
 
@@ -507,7 +516,21 @@ function allocEvent(
     ...(sd.firstPass ?? []).map((p) => ({ ...p, pass: `preferred-many pass 1: ${p.pass}` })),
     ...(sd.d.trace ?? []),
   ];
+  // the design's hooks that shaped this decision (beyond a zone skipped by its check)
+  const hooks = k.design.hooks;
+  const notes = [
+    slot.designNote,
+    hooks.zonelistSkip ? "zonelistSkip: fallback lists without the nodes it keeps out" : undefined,
+    hooks.cpusetMems ? `cpusetMems: mems_allowed ${task.memsAllowed}` : undefined,
+    hooks.thisnodeIgnoresCpuset && req.gfp & __GFP_THISNODE
+      ? "thisnodeIgnoresCpuset: no cpuset check"
+      : undefined,
+    hooks.policyExtraNodes && req.nodemask
+      ? "policyExtraNodes: the mask may hold nodes outside mems_allowed"
+      : undefined,
+  ].filter((x): x is string => x !== undefined);
   return {
+    ...(notes.length ? { design: `${k.design.id}: ${notes.join("; ")}` } : {}),
     kind: "alloc",
     step: k.step,
     task: task.name,

@@ -93,6 +93,7 @@ export function renderExplain(
       `  ${what} for ${where(e)}: ${policyText(e)}, ${e.gfp}, preferred node ${e.preferredNid}, ` +
         `nodemask ${e.nodemask ?? "none"}, ${e.cpuset === null ? "cpusets disabled" : `cpuset mems ${e.cpuset}`}`,
     );
+    if (e.design) out.push(`    ${s.yellow(`design ${e.design}`)}`);
     for (const p of e.passes) out.push(...passLines(p, s));
     out.push(e.zone ? `    → ${s.bold(e.zone)}` : `    → ${s.red("no page")}`);
   }
