@@ -207,3 +207,26 @@ describe("cdmsim run --explain under a design", () => {
     expect(v3.stdout).toContain("skipped by the design: CDM node: no policy nodemask (V3 rule)");
   });
 });
+
+describe("the main job", () => {
+  it("compares the designs on the CDM debate, with a verdict from the runs' numbers", () => {
+    const r = cdmsim("compare", "examples/cdm-debate.yaml", "--json");
+    expect(r.status).toBe(0);
+    const by = Object.fromEntries(JSON.parse(r.stdout).designs.map((d: { design: string }) => [d.design, d]));
+    // mainline lets the service's memory onto a GPU node; the CDM isolation rules do not
+    expect(by.mainline.verdict.isolation).toBe(false);
+    expect(by.mainline.isolation.pages).toBeGreaterThan(0);
+    expect(by["cdm-v3"].verdict.isolation).toBe(true);
+    // the aware application's explicit binds reach the GPU nodes under cdm-v3, not under cdm-cpuset
+    expect(by["cdm-v3"].reachability.onDevice).toBe(2621440);
+    expect(by["cdm-cpuset"].reachability.refused.map((x: { step: number }) => x.step)).toContain(1);
+    // the mainline column is `cdmsim run` of the same file
+    const run = JSON.parse(cdmsim("run", "examples/cdm-debate.yaml", "--json").stdout);
+    expect(by.mainline.mappings).toEqual(
+      Object.fromEntries(Object.entries(run.mappings).map(([k, m]) => [k, (m as { pages: unknown }).pages])),
+    );
+    const text = cdmsim("compare", "examples/cdm-debate.yaml");
+    expect(text.stdout).toContain("Verdict");
+    expect(text.stdout).toMatch(/keeps isolation\s+no\s+yes/);
+  });
+});

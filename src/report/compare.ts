@@ -31,6 +31,11 @@ export interface DesignColumn {
   adminSteps: number;
   /** the run's expectations, when the scenario has any: held or not */
   ok: boolean;
+  /**
+   * isolation: no breach; reachability: every page asked for on a device node is there,
+   * no policy naming one was refused, and no task that named one was OOM-killed
+   */
+  verdict: { isolation: boolean; reachability: boolean };
 }
 
 export interface CompareResult {
@@ -101,6 +106,20 @@ function column(sc: Scenario, run: ResultJson, devices: readonly number[]): Desi
     .filter((e) => e.kind === "oom")
     .map((e) => ({ step: e.step, victim: e.kind === "oom" ? e.victim : null }));
   const adminSteps = sc.steps.filter((s) => s.op.startsWith("cgroup_")).length + sc.cgroups.length;
+  // the tasks that named a device node in a policy
+  const askers = new Set(
+    sc.steps
+      .filter((s) => POLICY_OPS.has(s.op) && "nodes" in s && s.nodes.kind === "bits")
+      .filter((s) => "nodes" in s && s.nodes.kind === "bits" && s.nodes.bits.some((n) => devices.includes(n)))
+      .map((s) => s.task),
+  );
+  const verdict = {
+    isolation: isolation.pages === 0,
+    reachability:
+      reach.elsewhere === 0 &&
+      reach.refused.length === 0 &&
+      !oomKills.some((o) => o.victim !== null && askers.has(o.victim)),
+  };
   return {
     design: run.design,
     mappings,
@@ -110,6 +129,7 @@ function column(sc: Scenario, run: ResultJson, devices: readonly number[]): Desi
     oomKills,
     adminSteps,
     ok: run.ok,
+    verdict,
   };
 }
 
@@ -158,7 +178,14 @@ export function renderCompare(c: CompareResult, s: Style): string {
     ),
   ]);
   rows.push(["administrative steps", ...c.designs.map((d) => String(d.adminSteps))]);
-  const width = heads.map((_, i) => Math.max(heads[i]!.length, ...rows.map((r) => r[i]!.length)));
+  const yes = (b: boolean) => (b ? "yes" : "no");
+  const verdict: string[][] = [
+    ["keeps isolation", ...c.designs.map((d) => yes(d.verdict.isolation))],
+    ["keeps reachability", ...c.designs.map((d) => yes(d.verdict.reachability))],
+  ];
+  const width = heads.map((_, i) =>
+    Math.max(heads[i]!.length, ...rows.map((r) => r[i]!.length), ...verdict.map((r) => r[i]!.length)),
+  );
   const line = (r: string[]) =>
     `  ${r.map((cell, i) => (i === 0 ? cell.padEnd(width[i]!) : cell.padEnd(width[i]!))).join("  ")}`.trimEnd();
   const out = [
@@ -166,6 +193,9 @@ export function renderCompare(c: CompareResult, s: Style): string {
     "",
     s.bold(line(heads)),
     ...rows.map(line),
+    "",
+    s.bold("Verdict"),
+    ...verdict.map(line),
     "",
   ];
   return out.join("\n");

@@ -233,6 +233,16 @@ function compileMachine(input: ScenarioInput["machine"]): MachineSpec {
   } else {
     throw new FieldError(["machine"], "the machine needs `nodes` or a `preset`");
   }
+  if (input.cdm !== undefined) {
+    // mark nodes (a preset's, typically) as coherent device memory: movable, as `cdm: true`
+    const ids = parseIds(input.cdm, ["machine", "cdm"], MAX_NUMNODES, "node");
+    for (const id of ids) {
+      const n = nodes.find((x) => x.id === id);
+      if (!n || !n.memoryBytes)
+        throw new FieldError(["machine", "cdm"], `node ${id} is not a node with memory in the machine`);
+    }
+    nodes = nodes.map((n) => (ids.includes(n.id) ? { ...n, cdm: true, movable: true } : n));
+  }
   const seen = new Map<number, number>();
   const cpuOwner = new Map<number, number>();
   nodes.forEach((n, i) => {

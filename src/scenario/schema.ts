@@ -66,6 +66,8 @@ export const NodeSchema = z.strictObject({
 
 export const MachineSchema = z.strictObject({
   preset: z.string().optional(),
+  /** nodes to mark as coherent device memory (for a preset's nodes) */
+  cdm: IdList.optional(),
   nodes: z.array(NodeSchema).min(1).max(1024).optional(),
   distances: z.array(z.array(z.number().int().min(0).max(255))).optional(),
 });
