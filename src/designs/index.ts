@@ -3,8 +3,17 @@ import type { Design } from "../kernel/design.js";
 import { cdmCpuset, cdmV2, cdmV3, cdmZonelist } from "./cdm.js";
 import { coherentMemory } from "./coherent-memory.js";
 import { mainline } from "./mainline.js";
+import { protectedMemoryNodes } from "./protected-nodes.js";
 
-const DESIGNS: readonly Design[] = [mainline, cdmV3, cdmV2, cdmZonelist, cdmCpuset, coherentMemory];
+const DESIGNS: readonly Design[] = [
+  mainline,
+  cdmV3,
+  cdmV2,
+  cdmZonelist,
+  cdmCpuset,
+  coherentMemory,
+  protectedMemoryNodes,
+];
 
 export function designIds(): string[] {
   return DESIGNS.map((d) => d.id);

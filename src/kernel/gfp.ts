@@ -27,6 +27,13 @@ export const __GFP_NOMEMALLOC = 0x80000;
 export const __GFP_HARDWALL = 0x100000;
 export const __GFP_THISNODE = 0x200000;
 export const __GFP_ACCOUNT = 0x400000;
+/**
+ * __GFP_PROTECTED: not a Linux 6.1 flag. The protected-memory-node RFC (Gregory Price,
+ * November 2025) adds it: only requests carrying it may take memory of a protected node.
+ * It means something under the protected-nodes design only; the model gives it a bit above
+ * 6.1's flags.
+ */
+export const __GFP_PROTECTED = 0x10000000;
 
 export const __GFP_RECLAIM = __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM;
 export const GFP_ATOMIC = __GFP_HIGH | __GFP_ATOMIC | __GFP_KSWAPD_RECLAIM;
@@ -64,6 +71,7 @@ export const GFP_SYMBOLS: Readonly<Record<string, number>> = {
   __GFP_HIGH,
   __GFP_DIRECT_RECLAIM,
   __GFP_KSWAPD_RECLAIM,
+  __GFP_PROTECTED,
 };
 
 const FLAG_BITS: ReadonlyArray<[number, string]> = [
@@ -90,6 +98,7 @@ const FLAG_BITS: ReadonlyArray<[number, string]> = [
   [__GFP_HARDWALL, "__GFP_HARDWALL"],
   [__GFP_THISNODE, "__GFP_THISNODE"],
   [__GFP_ACCOUNT, "__GFP_ACCOUNT"],
+  [__GFP_PROTECTED, "__GFP_PROTECTED"],
 ];
 
 const NAMED_MASKS: ReadonlyArray<[number, string]> = [
