@@ -91,7 +91,7 @@ export function diskBytes(scenarios: readonly Scenario[]): number {
 }
 
 /** Ops only the model can run (no user-space equivalent). */
-const MODEL_ONLY: ReadonlySet<string> = new Set(["kalloc"]);
+const MODEL_ONLY: ReadonlySet<string> = new Set(["kalloc", "device_migrate"]);
 
 /** Why the scenario cannot run on the real kernel, or undefined. */
 export function skipReason(sc: Scenario): string | undefined {
@@ -266,6 +266,10 @@ export function stepCommand(s: Step): string | undefined {
       return "meminfo";
     case "kalloc":
       throw new Error("kalloc has no user-space equivalent");
+    case "device_migrate":
+      throw new Error(
+        "device_migrate stands for a device driver's call, under a design the oracle does not boot",
+      );
   }
 }
 

@@ -70,9 +70,18 @@ function column(sc: Scenario, run: ResultJson, devices: readonly number[]): Desi
   const mappings: DesignColumn["mappings"] = {};
   const isolation = { pages: 0, mappings: [] as string[] };
   const reach = { onDevice: 0, elsewhere: 0, refused: [] as { step: number; errno: string }[] };
+  // a device driver's migration (device_migrate) asks for its node too
+  const migrated = new Map<string, number[]>();
+  for (const st of sc.steps) {
+    if (st.op !== "device_migrate" || st.addr.kind !== "mapping") continue;
+    const key = `${st.task}:${st.addr.name}`;
+    migrated.set(key, [...(migrated.get(key) ?? []), st.node]);
+  }
   for (const [name, m] of Object.entries(run.mappings)) {
     mappings[name] = m.pages;
-    const asked = policyNodes(m.policy).filter((n) => devices.includes(n));
+    const asked = [...policyNodes(m.policy), ...(migrated.get(name) ?? [])].filter((n) =>
+      devices.includes(n),
+    );
     let unasked = 0;
     for (const [node, pages] of Object.entries(m.pages)) {
       if (isDevice(node) && !asked.includes(Number(node))) unasked += pages;

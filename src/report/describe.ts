@@ -147,6 +147,8 @@ export function describeStep(s: Step): string {
       return `placement of ${s.file}'s page cache`;
     case "meminfo":
       return "per-node meminfo";
+    case "device_migrate":
+      return `device driver migrates ${addr(s.addr)} ${size(s.length)} to node ${s.node}`;
     case "move_pages": {
       const n = s.runs.reduce((a, r) => a + r.count, 0);
       const who = pidText(s.pid);

@@ -489,6 +489,12 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
         "cgroup changes are modelled for cgroup v2 only; this scenario's cgroups use cgroup v1 flags (mem_hardwall, mem_exclusive, memory_spread_page)",
       );
     }
+    if (s.op === "device_migrate" && (input.design ?? "mainline") !== "hmm-device") {
+      throw new FieldError(
+        [...path, "op"],
+        "device_migrate stands for a device driver's migration into device-private memory: it exists under design hmm-device only",
+      );
+    }
     const base = { index, task, expect: compileExpect(s.expect, [...path, "expect"]), comment: s.comment };
     steps.push({ ...base, ...compileStep(s, path, addr, known, tasks, machine) } as Step);
   });
@@ -790,5 +796,19 @@ function compileStep(
       return { op: "file_placement", file: s.file };
     case "meminfo":
       return { op: "meminfo" };
+    case "device_migrate": {
+      const a = addr(s.addr, "addr");
+      if (!machine.nodes.some((n) => n.id === s.node && n.cdm))
+        throw new FieldError(
+          at("node"),
+          `node ${s.node} is not a device-memory node of the machine (cdm: true)`,
+        );
+      return {
+        op: "device_migrate",
+        addr: a,
+        length: defaultLength(s.length, at("length"), a),
+        node: s.node,
+      };
+    }
   }
 }

@@ -16,6 +16,7 @@ import {
   sysSync,
   sysWriteFile,
 } from "../kernel/filesys.js";
+import { deviceMigrate } from "../kernel/hmm.js";
 import { memoryOffline, memoryOnline } from "../kernel/hotplug.js";
 import { HPAGE_SIZE, hugetlbWrite, isHugetlbPath, MAP_HUGETLB } from "../kernel/hugetlb.js";
 import {
@@ -392,6 +393,14 @@ function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>):
       return sysFilePlacement(k, step.file);
     case "meminfo":
       return sysMeminfo(k);
+    case "device_migrate":
+      return deviceMigrate(
+        k,
+        task,
+        resolveAddr(step.addr, maps),
+        resolveLength(step.addr, step.length, maps),
+        step.node,
+      );
     case "memory_offline":
       return memoryOffline(k, k.admin, step.node);
     case "memory_online":

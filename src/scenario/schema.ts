@@ -271,6 +271,13 @@ export const StepSchema = z.discriminatedUnion("op", [
   z.strictObject({ op: z.literal("sync"), ...common }),
   z.strictObject({ op: z.literal("file_placement"), file: FileName, ...common }),
   z.strictObject({ op: z.literal("meminfo"), ...common }),
+  z.strictObject({
+    op: z.literal("device_migrate"),
+    addr: Addr,
+    length: Size.optional(),
+    node: z.number().int().min(0).max(1023),
+    ...common,
+  }),
 ]);
 
 export const ScenarioSchema = z.strictObject({

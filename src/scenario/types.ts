@@ -86,6 +86,7 @@ export type Step = StepBase &
     | { op: "sync" }
     | { op: "file_placement"; file: string }
     | { op: "meminfo" }
+    | { op: "device_migrate"; addr: AddrExpr; length: bigint | "mapping"; node: number }
   );
 
 export type StepOp = Step["op"];
