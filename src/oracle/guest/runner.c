@@ -402,6 +402,18 @@ static char step_extra[CHAN_BYTES];
 static char step_js[CHAN_BYTES - 16];
 
 /* Pages per node of [start, start+len), by move_pages() in query mode. */
+/* {"node":count,...} of the nodes with a non-zero count */
+static void counts_json(const long *count, char *out, size_t n) {
+  size_t k = (size_t)snprintf(out, n, "{");
+  int first = 1;
+  for (int i = 0; i < MAX_NODES; i++) {
+    if (!count[i]) continue;
+    k += (size_t)snprintf(out + k, n - k, "%s\"%d\":%ld", first ? "" : ",", i, count[i]);
+    first = 0;
+  }
+  snprintf(out + k, n - k, "}");
+}
+
 static void pages_json(ulong start, ulong len, char *out, size_t n) {
   long count[MAX_NODES];
   memset(count, 0, sizeof count);
@@ -417,14 +429,7 @@ static void pages_json(ulong start, ulong len, char *out, size_t n) {
     for (ulong i = 0; i < c; i++)
       if (status[i] >= 0 && status[i] < MAX_NODES) count[status[i]]++;
   }
-  size_t k = (size_t)snprintf(out, n, "{");
-  int first = 1;
-  for (int i = 0; i < MAX_NODES; i++) {
-    if (!count[i]) continue;
-    k += (size_t)snprintf(out + k, n - k, "%s\"%d\":%ld", first ? "" : ",", i, count[i]);
-    first = 0;
-  }
-  snprintf(out + k, n - k, "}");
+  counts_json(count, out, n);
 }
 
 /* The nodes' numastat files stay open: re-reading an open sysfs file allocates nothing. */
@@ -1152,17 +1157,6 @@ static int file_pages(const char *path, const struct file_def *def, long *size, 
     die("mmap window: %s", strerror(errno));
   close(fd);
   return 0;
-}
-
-static void counts_json(const long *count, char *out, size_t n) {
-  size_t k = (size_t)snprintf(out, n, "{");
-  int first = 1;
-  for (int i = 0; i < MAX_NODES; i++) {
-    if (!count[i]) continue;
-    k += (size_t)snprintf(out + k, n - k, "%s\"%d\":%ld", first ? "" : ",", i, count[i]);
-    first = 0;
-  }
-  snprintf(out + k, n - k, "}");
 }
 
 static long fp_count[MAX_NODES];
