@@ -94,6 +94,6 @@ export function sysMeminfo(k: Kernel): SysResult {
 export function dropCaches(k: Kernel, value: string): SysResult {
   const v = value.trim();
   if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 4) return fail("EINVAL");
-  if (Number(v) & 1) k.pageCache.dropClean((zid, pages) => k.freePages(new Map([[zid, pages]])));
+  if (Number(v) & 1) k.pageCache.dropClean((zid, pages) => k.freeZonePages(zid, pages));
   return ok(value.length);
 }

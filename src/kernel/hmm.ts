@@ -11,7 +11,7 @@
  *   no allocation in numastat; the device's capacity is the node's memory.
  */
 import { PAGE_SHIFT, ZONE_MOVABLE } from "./constants.js";
-import { makeExtent, PG_ANON, ZERO_PAGE } from "./extents.js";
+import { extentNodeCounts, makeExtent, PG_ANON, ZERO_PAGE } from "./extents.js";
 import type { Kernel, Task } from "./kernel.js";
 import { fail, ok, type SysResult } from "./syscalls.js";
 
@@ -32,14 +32,9 @@ export function deviceMigrate(k: Kernel, task: Task, addr: bigint, length: bigin
       if (take === 0) break;
       const freed = new Map<number, number>();
       for (const part of task.mm.pte.removeRange(ext.start, ext.start + take)) {
-        const L = part.pattern.length;
-        for (let i = 0; i < L; i++) {
-          const c = Math.floor(part.count / L) + (i < part.count % L ? 1 : 0);
-          freed.set(part.pattern[i]!, (freed.get(part.pattern[i]!) ?? 0) + c);
-        }
+        extentNodeCounts(part, freed);
         task.mm.pte.insert(makeExtent(part.start, part.count, [device.id], part.flags));
       }
-      freed.delete(device.id);
       k.freePages(freed);
       device.free -= take;
       moved += take;

@@ -190,7 +190,7 @@ function removePoolHugePage(k: Kernel, allowed: Nodemask, acctSurplus = false): 
       const zid = l.pop()!;
       bump(pool.nr, node, -1);
       if (acctSurplus) bump(pool.surplus, node, -1);
-      k.freePages(new Map([[zid, HPAGE_PAGES]]));
+      k.freeZonePages(zid, HPAGE_PAGES);
       return true;
     }
   }
@@ -430,7 +430,7 @@ export function freeHugePage(k: Kernel, zid: number): void {
   if (pool.surplusNode(node) > 0) {
     bump(pool.surplus, node, -1);
     bump(pool.nr, node, -1);
-    k.freePages(new Map([[zid, HPAGE_PAGES]]));
+    k.freeZonePages(zid, HPAGE_PAGES);
     return;
   }
   enqueue(pool, node, zid);

@@ -549,6 +549,11 @@ export class Kernel {
     this.pushEvent({ kind: "reclaim", step: this.step, task, by, node, pages });
   }
 
+  /** Give `pages` pages back to one zone. */
+  freeZonePages(zid: number, pages: number): void {
+    this.freePages(new Map([[zid, pages]]));
+  }
+
   /** Give pages back to their zones. `zonePages` maps zone id → pages. */
   freePages(zonePages: Map<number, number>): void {
     for (const [zid, n] of zonePages) {

@@ -512,7 +512,7 @@ export function reclaimNode(
     }
     return Math.max(nodeNeed(k, node, highest), atLeast - sofar);
   };
-  const freed = pc.reclaim(eligible, need, (zid, pages) => k.freePages(new Map([[zid, pages]])));
+  const freed = pc.reclaim(eligible, need, (zid, pages) => k.freeZonePages(zid, pages));
   let n = 0;
   for (const v of freed.values()) n += v;
   if (n) k.noteReclaim(node, n, by, task);

@@ -47,6 +47,12 @@ export interface CompareResult {
 
 const POLICY_OPS = new Set(["mbind", "set_mempolicy"]);
 
+/** Whether a step is an mbind or set_mempolicy naming one of the device nodes. */
+function policyNamesDevice(step: Scenario["steps"][number], devices: readonly number[]): boolean {
+  if (!POLICY_OPS.has(step.op) || !("nodes" in step) || step.nodes.kind !== "bits") return false;
+  return step.nodes.bits.some((n) => devices.includes(n));
+}
+
 /** The nodes a policy string of numa_maps names ("bind:2", "interleave:0-2", "default"). */
 function policyNodes(policy: string): number[] {
   const m = /:(.*)$/.exec(policy);
@@ -106,22 +112,15 @@ function column(sc: Scenario, run: ResultJson, devices: readonly number[]): Desi
     }
   }
   for (const r of run.steps) {
-    const step = sc.steps[r.index]!;
-    if (!POLICY_OPS.has(step.op) || r.errno === null) continue;
-    const named = "nodes" in step && step.nodes.kind === "bits" ? step.nodes.bits : [];
-    if (named.some((n) => devices.includes(n))) reach.refused.push({ step: r.index, errno: r.errno });
+    if (r.errno !== null && policyNamesDevice(sc.steps[r.index]!, devices))
+      reach.refused.push({ step: r.index, errno: r.errno });
   }
   const oomKills = run.events
     .filter((e) => e.kind === "oom")
     .map((e) => ({ step: e.step, victim: e.kind === "oom" ? e.victim : null }));
   const adminSteps = sc.steps.filter((s) => s.op.startsWith("cgroup_")).length + sc.cgroups.length;
   // the tasks that named a device node in a policy
-  const askers = new Set(
-    sc.steps
-      .filter((s) => POLICY_OPS.has(s.op) && "nodes" in s && s.nodes.kind === "bits")
-      .filter((s) => "nodes" in s && s.nodes.kind === "bits" && s.nodes.bits.some((n) => devices.includes(n)))
-      .map((s) => s.task),
-  );
+  const askers = new Set(sc.steps.filter((s) => policyNamesDevice(s, devices)).map((s) => s.task));
   const verdict = {
     isolation: isolation.pages === 0,
     reachability:

@@ -238,7 +238,7 @@ function compileMachine(input: ScenarioInput["machine"]): MachineSpec {
     const ids = parseIds(input.cdm, ["machine", "cdm"], MAX_NUMNODES, "node");
     for (const id of ids) {
       const n = nodes.find((x) => x.id === id);
-      if (!n || !n.memoryBytes)
+      if (!n?.memoryBytes)
         throw new FieldError(["machine", "cdm"], `node ${id} is not a node with memory in the machine`);
     }
     nodes = nodes.map((n) => (ids.includes(n.id) ? { ...n, cdm: true, movable: true } : n));
