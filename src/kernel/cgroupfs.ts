@@ -99,7 +99,7 @@ function updateNodemask(k: Kernel, cs: Cpuset, value: string): CgroupResult {
   const ids = parseKernelList(value, MAX_NUMNODES);
   if (typeof ids === "string") return fail(ids);
   const trial = Nodemask.from(ids);
-  // top_cpuset.mems_allowed: N_MEMORY at boot (cgroup v2 does not follow hotplug there)
+  // top_cpuset.mems_allowed: every possible node on cgroup v2 (cpuset_bind)
   if (!trial.isSubsetOf(k.root.mems)) return fail("EINVAL");
   if (trial.equals(cs.mems)) return ok;
   // validate_change(): a cpuset with tasks cannot lose all its mems

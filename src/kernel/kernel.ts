@@ -265,7 +265,10 @@ export class Kernel {
     this.buildZonelists();
     this.root = new Cpuset("/", null);
     this.root.cpus = this.topo.allCpus();
-    this.root.mems = this.cpusetMemory;
+    // cpuset_bind() on cgroup v2: top_cpuset.mems_allowed = node_possible_map, what a
+    // child's cpuset.mems may name (update_nodemask); its effective mems are N_MEMORY
+    const hook = this.design.hooks.cpusetMems;
+    this.root.mems = hook ? hook(this.topo.possible, this.designCtx) : this.topo.possible;
     this.root.effectiveCpus = this.root.cpus;
     this.root.effectiveMems = this.cpusetMemory;
     this.cgroups.set("/", this.root);
