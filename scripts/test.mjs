@@ -53,7 +53,7 @@ try {
 rmSync(dir, { recursive: true, force: true });
 
 // The oracle: a verified scenario counts as a passed test, a difference as a failed one.
-const ORACLE_PATHS = ["test/recorded", "examples", "test/conformance"];
+const ORACLE_PATHS = ["test/recorded", "examples", "test/conformance", "test/designs"];
 /** the corpus must keep at least this many scenarios that run on the real kernel */
 const MIN_CONFORMANCE_VERIFIED = 80;
 oracle();

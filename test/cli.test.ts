@@ -225,6 +225,19 @@ describe("the main job", () => {
     expect(by.mainline.mappings).toEqual(
       Object.fromEntries(Object.entries(run.mappings).map(([k, m]) => [k, (m as { pages: unknown }).pages])),
     );
+    // Mel Gorman's cpusets keep isolation at the price of the administrator's writes, and a
+    // node hot-added while the tasks run waits for the administrator's update
+    expect(by["cpuset-admin"].verdict.isolation).toBe(true);
+    const adminRun = JSON.parse(
+      cdmsim("run", "examples/cdm-debate.yaml", "--design", "cpuset-admin", "--json").stdout,
+    );
+    const writes = adminRun.events.filter((e: { kind: string }) => e.kind === "admin");
+    expect(writes.length).toBeGreaterThan(0);
+    expect(by["cpuset-admin"].adminSteps).toBe(by.mainline.adminSteps + writes.length);
+    expect(by["cpuset-admin"].hotAddWindows).toEqual([
+      { nodes: [255], onlineStep: 9, updatedAfter: 10, refused: 0 },
+    ]);
+    expect(by.mainline.hotAddWindows).toEqual([]);
     const text = cdmsim("compare", "examples/cdm-debate.yaml");
     expect(text.stdout).toContain("Verdict");
     expect(text.stdout).toMatch(/keeps isolation\s+no\s+yes/);

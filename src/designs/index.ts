@@ -2,6 +2,7 @@
 import type { Design } from "../kernel/design.js";
 import { cdmCpuset, cdmV2, cdmV3, cdmZonelist } from "./cdm.js";
 import { coherentMemory } from "./coherent-memory.js";
+import { cpusetAdmin } from "./cpuset-admin.js";
 import { hmmDevice } from "./hmm-device.js";
 import { mainline } from "./mainline.js";
 import { protectedMemoryNodes } from "./protected-nodes.js";
@@ -13,6 +14,7 @@ const DESIGNS: readonly Design[] = [
   cdmZonelist,
   cdmCpuset,
   coherentMemory,
+  cpusetAdmin,
   protectedMemoryNodes,
   hmmDevice,
 ];

@@ -3,6 +3,7 @@
  * CDM proposals and their alternatives change node states, zonelists, the allocator's
  * zone check, policy creation or cpusets through these hooks, never by copying the model.
  */
+import type { Kernel } from "./kernel.js";
 import type { MemPolicy } from "./mempolicy.js";
 import type { Nodemask } from "./nodemask.js";
 import type { AllocContext } from "./page-alloc.js";
@@ -51,10 +52,28 @@ export interface DesignContext {
   readonly cdmNodes: ReadonlySet<number>;
 }
 
+/** What the scenario tells an administrator's setup. */
+export interface AdminOptions {
+  /** the tasks that are device-aware applications */
+  readonly aware: ReadonlySet<string>;
+  /** steps that run between a device node's hot-add and the administrator's update */
+  readonly hotplugDelay: number;
+}
+
+/** An administrator acting on one run: after the scenario's tasks exist, and after each step. */
+export interface AdminRun {
+  afterStep(k: Kernel, step: number): void;
+}
+
 export interface Design {
   readonly id: string;
   readonly title: string;
   /** the patch, message or release the design follows */
   readonly source: string;
   readonly hooks: DesignHooks;
+  /**
+   * A setup the administrator applies to the running system with the kernel's own
+   * interfaces (cgroup writes), recorded as `admin` events; called before step 0.
+   */
+  readonly admin?: (k: Kernel, opts: AdminOptions) => AdminRun;
 }

@@ -119,7 +119,20 @@ export interface ReclaimEvent {
   pages: number;
 }
 
-export type KernelEvent = AllocEvent | OomEvent | FailEvent | ReclaimEvent;
+/** An administrator's action of a design (cpuset-admin): a write to the cgroup file system. */
+export interface AdminEvent {
+  kind: "admin";
+  /** the step after which it ran; -1 before the first step */
+  step: number;
+  /** what was done, as a shell command under /sys/fs/cgroup */
+  action: string;
+  ret: number;
+  errno: string | null;
+  /** for an update after a hot-add: the nodes it added and the step that onlined them */
+  hotAdd?: { nodes: number[]; onlineStep: number };
+}
+
+export type KernelEvent = AllocEvent | OomEvent | FailEvent | ReclaimEvent | AdminEvent;
 
 export class Task implements PolicyTask {
   readonly name: string;
@@ -289,8 +302,10 @@ export class Kernel {
       if (hasNormal) normal.push(id);
       if (hasCpu) cpu.push(id);
       // x86 onlines memoryless nodes that have CPUs (init_memory_less_node); a node whose
-      // memory went offline stays online (only removing it would offline it)
-      if (hasMem || hasCpu || this.online?.has(id)) online.push(id);
+      // memory went offline stays online (only removing it would offline it), and so does
+      // one whose memory was added but not onlined (add_memory_resource: __try_online_node)
+      const added = this.topo.node(id).movable && this.topo.node(id).memoryBytes > 0;
+      if (hasMem || hasCpu || added || this.online?.has(id)) online.push(id);
     }
     this.nMemory = Nodemask.from(memory);
     this.nNormalMemory = Nodemask.from(normal);

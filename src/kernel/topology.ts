@@ -18,6 +18,11 @@ export interface NodeSpec {
   kind: NodeKind;
   /** Coherent device memory (designs give it a node state); implies movable. */
   cdm: boolean;
+  /**
+   * false: hot-plugged memory that is present but not online at boot (a driver onlines it
+   * later with memory_online); only for a movable node. Absent means online.
+   */
+  online?: boolean;
 }
 
 export interface MachineSpec {
@@ -86,4 +91,14 @@ export class Topology {
   hasCpus(node: number): boolean {
     return (this.byId.get(node)?.cpus.length ?? 0) > 0;
   }
+}
+
+/**
+ * The device-memory nodes of a machine: the nodes marked `cdm: true`; on a machine without
+ * any, the CPU-less nodes with memory (GPU memory, CXL expanders, HBM as Linux shows them).
+ */
+export function deviceNodeIds(spec: MachineSpec): number[] {
+  const cdm = spec.nodes.filter((n) => n.cdm).map((n) => n.id);
+  if (cdm.length) return cdm;
+  return spec.nodes.filter((n) => n.cpus.length === 0 && n.memoryBytes > 0).map((n) => n.id);
 }

@@ -236,8 +236,10 @@ export function layoutZones(topo: Topology, opts: ZoneLayoutOptions = {}): ZoneL
     }
     z[ZONE_NORMAL]!.present += Math.max(0, end - Math.max(start, lowmem)) / PAGE_SIZE;
   }
+  // memory added but left offline (online: false) has its memmap and no zone pages
+  const onlineAtBoot = (id: number) => topo.node(id).online !== false;
   for (const id of movableNodes)
-    zones.get(id)![ZONE_MOVABLE]!.present = topo.node(id).memoryBytes / PAGE_SIZE;
+    if (onlineAtBoot(id)) zones.get(id)![ZONE_MOVABLE]!.present = topo.node(id).memoryBytes / PAGE_SIZE;
   for (const [, zs] of zones) for (const zz of zs) zz.managed = zz.present;
 
   const highestBootZone = (id: number) =>
@@ -293,7 +295,7 @@ export function layoutZones(topo: Topology, opts: ZoneLayoutOptions = {}): ZoneL
   const memmapFromFree = new Map<Zone, number>();
   for (const id of movableNodes) {
     const mz = zones.get(id)![ZONE_MOVABLE]!;
-    const total = mz.present;
+    const total = topo.node(id).memoryBytes / PAGE_SIZE;
     const owner = nearestBootNode(topo, id, bootNodes);
     if (owner !== undefined) {
       const oz = highestBootZone(owner);
@@ -303,6 +305,7 @@ export function layoutZones(topo: Topology, opts: ZoneLayoutOptions = {}): ZoneL
       );
     }
     mz.managed = 0;
+    if (!onlineAtBoot(id)) continue;
     online.push(mz);
     for (let done = 0; done < total; done += blockPages) {
       mz.managed += Math.min(blockPages, total - done);

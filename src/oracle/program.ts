@@ -124,6 +124,7 @@ export function usesHugetlb(sc: Scenario): boolean {
  */
 export function bootsAlone(sc: Scenario): boolean {
   if (sc.steps.some((s) => s.op === "memory_offline" || s.op === "memory_online")) return true;
+  if (sc.machine.nodes.some((n) => n.online === false)) return true;
   // the huge page pool and its rotors outlive a scenario
   if (usesHugetlb(sc)) return true;
   // so does the huge zero page; and THP faults need order-9 blocks, which an earlier
@@ -282,6 +283,9 @@ export function batchProgram(scenarios: readonly Scenario[], indices: readonly n
 /** The guest program of a scenario (the index identifies it in the guest's output). */
 export function guestProgram(sc: Scenario, index: number): string {
   const lines: string[] = [`S ${index} ${sc.name.replace(/\s+/g, "_")}`];
+  // memory that is offline at boot: the guest's pc-dimm is onlined at boot
+  // (memhp_default_state), so the guest offlines it before anything else
+  for (const n of sc.machine.nodes) if (n.online === false) lines.push(`O ${n.id}`);
   for (const c of sc.cgroups) {
     lines.push(
       `C ${c.path} ${c.cpus?.length ? c.cpus.join(",") : "-"} ${c.mems?.length ? c.mems.join(",") : "-"}`,

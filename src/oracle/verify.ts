@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { isMap, isSeq, parseDocument } from "yaml";
-import { formatNodeList } from "../kernel/nodemask.js";
+import { formatNodeList, Nodemask } from "../kernel/nodemask.js";
 import { bootScenario, type ResultJson, runScenario, type StepResult } from "../scenario/runner.js";
 import type { Scenario } from "../scenario/types.js";
 import { findKernel } from "./boot.js";
@@ -27,14 +27,19 @@ export interface VerifyOutcome {
   seconds?: number;
 }
 
-/** What /sys/devices/system/node should show for the scenario's machine. */
+/**
+ * What /sys/devices/system/node should show for the scenario's machine when the guest has
+ * booted: memory that is offline at boot (`online: false`) is still online then, as the
+ * guest offlines it just before the scenario.
+ */
 export function expectedNodes(sc: Scenario): KernelNodes {
   const k = bootScenario(sc);
+  const offline = Nodemask.from(sc.machine.nodes.filter((n) => n.online === false).map((n) => n.id));
   const nodes: KernelNodes = {
     possible: formatNodeList(k.topo.nodeIds),
     online: k.online.toString(),
     has_cpu: k.nCpu.toString(),
-    has_memory: k.nMemory.toString(),
+    has_memory: k.nMemory.or(offline).toString(),
     has_normal_memory: k.nNormalMemory.toString(),
   };
   for (const id of k.online.ids()) {

@@ -15,6 +15,7 @@
  */
 import { MAX_NUMNODES } from "../kernel/constants.js";
 import { parseList } from "../kernel/nodemask.js";
+import { deviceNodeIds } from "../kernel/topology.js";
 import type { ResultJson, RunOutput } from "../scenario/runner.js";
 import type { Scenario } from "../scenario/types.js";
 import type { Style } from "./style.js";
@@ -29,6 +30,12 @@ export interface DesignColumn {
   reachability: { onDevice: number; elsewhere: number; refused: { step: number; errno: string }[] };
   oomKills: { step: number; victim: string | null }[];
   adminSteps: number;
+  /**
+   * the administrator's updates after a device node's hot-add (cpuset-admin): the nodes,
+   * the step that onlined them, the step after which the update ran, and the policy
+   * requests naming a device node refused in between
+   */
+  hotAddWindows: { nodes: number[]; onlineStep: number; updatedAfter: number; refused: number }[];
   /** the run's expectations, when the scenario has any: held or not */
   ok: boolean;
   /**
@@ -62,13 +69,6 @@ function policyNodes(policy: string): number[] {
   } catch {
     return [];
   }
-}
-
-/** The device nodes of a scenario's machine. */
-export function deviceNodes(sc: Scenario): number[] {
-  const cdm = sc.machine.nodes.filter((n) => n.cdm).map((n) => n.id);
-  if (cdm.length) return cdm;
-  return sc.machine.nodes.filter((n) => n.cpus.length === 0 && n.memoryBytes > 0).map((n) => n.id);
 }
 
 function column(sc: Scenario, run: ResultJson, devices: readonly number[]): DesignColumn {
@@ -118,7 +118,22 @@ function column(sc: Scenario, run: ResultJson, devices: readonly number[]): Desi
   const oomKills = run.events
     .filter((e) => e.kind === "oom")
     .map((e) => ({ step: e.step, victim: e.kind === "oom" ? e.victim : null }));
-  const adminSteps = sc.steps.filter((s) => s.op.startsWith("cgroup_")).length + sc.cgroups.length;
+  // the scenario's own cgroups and cgroup steps, and the design's administrator's actions
+  const adminEvents = run.events.filter((e) => e.kind === "admin");
+  const adminSteps =
+    sc.steps.filter((s) => s.op.startsWith("cgroup_")).length + sc.cgroups.length + adminEvents.length;
+  const hotAddWindows = adminEvents.flatMap((e) =>
+    e.hotAdd
+      ? [
+          {
+            nodes: e.hotAdd.nodes,
+            onlineStep: e.hotAdd.onlineStep,
+            updatedAfter: e.step,
+            refused: reach.refused.filter((r) => r.step > e.hotAdd!.onlineStep && r.step <= e.step).length,
+          },
+        ]
+      : [],
+  );
   // the tasks that named a device node in a policy
   const askers = new Set(sc.steps.filter((s) => policyNamesDevice(s, devices)).map((s) => s.task));
   const verdict = {
@@ -136,13 +151,14 @@ function column(sc: Scenario, run: ResultJson, devices: readonly number[]): Desi
     reachability: reach,
     oomKills,
     adminSteps,
+    hotAddWindows,
     ok: run.ok,
     verdict,
   };
 }
 
 export function compareRuns(sc: Scenario, runs: readonly RunOutput[]): CompareResult {
-  const devices = deviceNodes(sc);
+  const devices = deviceNodeIds(sc.machine);
   return {
     format: "cdmsim-compare/1",
     scenario: sc.name,
@@ -186,6 +202,21 @@ export function renderCompare(c: CompareResult, s: Style): string {
     ),
   ]);
   rows.push(["administrative steps", ...c.designs.map((d) => String(d.adminSteps))]);
+  if (c.designs.some((d) => d.hotAddWindows.length))
+    rows.push([
+      "hot-add window (steps)",
+      ...c.designs.map((d) =>
+        d.hotAddWindows.length
+          ? d.hotAddWindows
+              .map(
+                (w) =>
+                  `node ${w.nodes.join(",")}: ${w.updatedAfter - w.onlineStep}` +
+                  (w.refused ? `, ${w.refused} refused` : ""),
+              )
+              .join("; ")
+          : "-",
+      ),
+    ]);
   const yes = (b: boolean) => (b ? "yes" : "no");
   const verdict: string[][] = [
     ["keeps isolation", ...c.designs.map((d) => yes(d.verdict.isolation))],

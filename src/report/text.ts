@@ -189,6 +189,12 @@ export function renderRun(run: RunOutput, s: Style): string {
         );
       } else if (e.kind === "alloc_failure") {
         out.push(`  step ${e.step}: ${s.yellow("allocation failed")} for ${e.task}: ${e.reason}`);
+      } else if (e.kind === "admin") {
+        const when = e.step < 0 ? "before step 0" : `after step ${e.step}`;
+        const hot = e.hotAdd
+          ? ` (node ${e.hotAdd.nodes.join(",")} online since step ${e.hotAdd.onlineStep})`
+          : "";
+        out.push(`  ${when}: administrator: ${e.action}${e.errno ? ` -> ${e.errno}` : ""}${hot}`);
       }
     }
   }

@@ -226,6 +226,7 @@ function compileMachine(input: ScenarioInput["machine"]): MachineSpec {
         movable: Boolean(n.movable || n.cdm),
         kind: n.kind ?? (n.cdm ? "gpu" : "dram"),
         cdm: Boolean(n.cdm),
+        ...(n.online === false ? { online: false } : {}),
       };
     });
   } else if (base) {
@@ -243,6 +244,21 @@ function compileMachine(input: ScenarioInput["machine"]): MachineSpec {
     }
     nodes = nodes.map((n) => (ids.includes(n.id) ? { ...n, cdm: true, movable: true } : n));
   }
+  if (input.offline !== undefined) {
+    // hot-plugged memory a driver onlines later (a preset's nodes, typically), as `online: false`
+    const ids = parseIds(input.offline, ["machine", "offline"], MAX_NUMNODES, "node");
+    for (const id of ids)
+      if (!nodes.some((x) => x.id === id))
+        throw new FieldError(["machine", "offline"], `node ${id} is not in the machine`);
+    nodes = nodes.map((n) => (ids.includes(n.id) ? { ...n, online: false } : n));
+  }
+  nodes.forEach((n, i) => {
+    if (n.online === false && !(n.movable && n.memoryBytes > 0))
+      throw new FieldError(
+        input.nodes ? ["machine", "nodes", i, "online"] : ["machine", "offline"],
+        `node ${n.id} is not hot-plugged memory (movable, with memory): only such memory can be offline at boot`,
+      );
+  });
   const seen = new Map<number, number>();
   const cpuOwner = new Map<number, number>();
   nodes.forEach((n, i) => {
@@ -435,10 +451,16 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
         `cgroup "${cg}" has child cgroups: on cgroup v2 tasks live in leaf cgroups only (the no-internal-process rule)`,
       );
     }
-    tasks.push({ name, cgroup: cg, cpu: t.cpu ?? allowed[0]!, privileged: t.privileged ?? true });
+    tasks.push({
+      name,
+      cgroup: cg,
+      cpu: t.cpu ?? allowed[0]!,
+      privileged: t.privileged ?? true,
+      aware: t.aware ?? false,
+    });
   }
   if (tasks.length === 0)
-    tasks.push({ name: "main", cgroup: "/", cpu: effCpus.get("/")![0]!, privileged: true });
+    tasks.push({ name: "main", cgroup: "/", cpu: effCpus.get("/")![0]!, privileged: true, aware: false });
 
   const steps: Step[] = [];
   const mappings = new Map<string, Set<string>>(tasks.map((t) => [t.name, new Set<string>()]));
@@ -586,6 +608,7 @@ export function compileScenario(input: ScenarioInput, fileName?: string): Scenar
     files,
     tasks,
     steps,
+    admin: { hotplugDelay: input.admin?.hotplug_delay ?? 0 },
     modelOnlyOps: [...modelOnly],
   };
 }

@@ -164,6 +164,10 @@ export function bootScenario(sc: Scenario, opts: RunOptions = {}): Kernel {
 /** Run a compiled scenario on the model. */
 export function runScenario(sc: Scenario, opts: RunOptions = {}): RunOutput {
   const k = bootScenario(sc, opts);
+  const admin = k.design.admin?.(k, {
+    aware: new Set(sc.tasks.filter((t) => t.aware).map((t) => t.name)),
+    hotplugDelay: sc.admin.hotplugDelay,
+  });
   const maps = new Map<string, Map<string, Mapping>>(
     sc.tasks.filter((t) => !t.forkedBy).map((t) => [t.name, new Map()]),
   );
@@ -192,6 +196,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunOutput {
     }
     if (!recordExpectation(step, r)) ok = false;
     steps.push(r);
+    admin?.afterStep(k, step.index);
   }
   const result: ResultJson = {
     format: "cdmsim-result/1",

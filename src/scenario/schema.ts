@@ -62,12 +62,16 @@ export const NodeSchema = z.strictObject({
   movable: z.boolean().optional(),
   kind: z.enum(["dram", "hbm", "gpu", "cxl", "pmem"]).optional(),
   cdm: z.boolean().optional(),
+  /** false: movable memory present but offline at boot, onlined later by memory_online */
+  online: z.boolean().optional(),
 });
 
 export const MachineSchema = z.strictObject({
   preset: z.string().optional(),
   /** nodes to mark as coherent device memory (for a preset's nodes) */
   cdm: IdList.optional(),
+  /** movable nodes whose memory is offline at boot (for a preset's nodes), as `online: false` */
+  offline: IdList.optional(),
   nodes: z.array(NodeSchema).min(1).max(1024).optional(),
   distances: z.array(z.array(z.number().int().min(0).max(255))).optional(),
 });
@@ -101,6 +105,14 @@ export const TaskSchema = z.strictObject({
   cgroup: z.string().optional(),
   cpu: z.number().int().min(0).optional(),
   privileged: z.boolean().optional(),
+  /** a device-aware application (design cpuset-admin starts it in the device cpuset) */
+  aware: z.boolean().optional(),
+});
+
+/** The administrator of design cpuset-admin. */
+export const AdminSchema = z.strictObject({
+  /** steps that run between a device node's hot-add and the administrator's cpuset update */
+  hotplug_delay: z.number().int().min(0).max(100000).optional(),
 });
 
 /** Expectations: ret, errno, oom, and any key of the step's `out`. */
@@ -289,6 +301,7 @@ export const ScenarioSchema = z.strictObject({
   cgroups: z.record(CgroupPath, CgroupSchema).optional(),
   files: z.record(FileName, Size).optional(),
   tasks: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/), TaskSchema).optional(),
+  admin: AdminSchema.optional(),
   steps: z.array(StepSchema).max(100000).optional(),
 });
 

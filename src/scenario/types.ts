@@ -107,6 +107,8 @@ export interface TaskSpec {
   /** the CPU the task is pinned to (the lowest allowed one when the file gives none) */
   cpu: number;
   privileged: boolean;
+  /** a device-aware application (design cpuset-admin starts it in the device cpuset) */
+  aware: boolean;
   /** a child made by a `fork` step of this task (it exists from that step on) */
   forkedBy?: string;
 }
@@ -129,6 +131,8 @@ export interface Scenario {
   /** files on the disk file system before the first step (sparse, not in the page cache): name → bytes */
   files: Map<string, bigint>;
   tasks: TaskSpec[];
+  /** design cpuset-admin: steps between a device node's hot-add and the cpuset update */
+  admin: { hotplugDelay: number };
   steps: Step[];
   /** ops that only the model can run (verify skips such scenarios) */
   modelOnlyOps: string[];

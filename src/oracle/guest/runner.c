@@ -1877,6 +1877,12 @@ int main(int argc, char **argv) {
         int e = write_file(file, mems);
         if (e < 0) printf("@@X %d %s cpuset.mems %s: %s\n", scen_index, cg, mems, strerror(-e));
       }
+    } else if (kind == 'O') {
+      /* memory of the scenario's machine that is offline at boot */
+      char cmd[64];
+      snprintf(cmd, sizeof cmd, "memory_offline node=%d", atoi(line + 2));
+      const char *a = memory_op(cmd);
+      if (!strstr(a, "\"errno\":null")) printf("@@X %d offline node %d: %s\n", scen_index, atoi(line + 2), a);
     } else if (kind == 'D') {
       pin_coordinator(1);
       setup_disk(line + 2);
