@@ -59,7 +59,11 @@ function twoSocket(): Preset {
 }
 
 /** The SLIT from an explicit table written in the order of `ids` (as `numactl -H` prints it). */
-function table(nodes: readonly NodeSpec[], ids: readonly number[], rows: readonly (readonly number[])[]): number[][] {
+function table(
+  nodes: readonly NodeSpec[],
+  ids: readonly number[],
+  rows: readonly (readonly number[])[],
+): number[][] {
   const at = (id: number) => ids.indexOf(id);
   return nodes.map((a) => nodes.map((b) => rows[at(a.id)]![at(b.id)]!));
 }
@@ -114,7 +118,9 @@ function gh200x4(): Preset {
 function mi300a(): Preset {
   // SMT siblings numbered after every first thread, as Linux enumerates a 4-socket x86 machine
   const nodes = range(0, 3).map((i) =>
-    node(i, [...range(24 * i, 24 * i + 23), ...range(96 + 24 * i, 96 + 24 * i + 23)], 128 * GiB, { kind: "hbm" }),
+    node(i, [...range(24 * i, 24 * i + 23), ...range(96 + 24 * i, 96 + 24 * i + 23)], 128 * GiB, {
+      kind: "hbm",
+    }),
   );
   return {
     id: "mi300a",
@@ -177,7 +183,7 @@ function cxlExpander(): Preset {
       "a two-socket server with two CXL type-3 memory expanders as CPU-less, movable nodes 2 (64 GiB) and 3 (128 GiB)",
     source:
       "the numactl -H of a two-socket machine with CXL memory expanders in Steve Scargall's \"How To Map a CXL " +
-      "Endpoint to a CPU Socket in Linux\" (stevescargall.com, December 2022): nodes 0-1 with 104 CPUs each (52 " +
+      'Endpoint to a CPU Socket in Linux" (stevescargall.com, December 2022): nodes 0-1 with 104 CPUs each (52 ' +
       "cores, siblings from 104) and about 64 GiB, CPU-less nodes 2 (65536 MB) and 3 (131072 MB), distances 10, 21 " +
       "between sockets, 14 from a socket to its expander, 24 to the other socket's, 26 between the expanders. The " +
       "expanders' memory is onlined by the dax kmem driver after boot, which daxctl onlines into ZONE_MOVABLE by " +
