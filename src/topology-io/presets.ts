@@ -80,7 +80,8 @@ function gh200(): Preset {
     source:
       "NVIDIA's GH200 480GB configuration (72 Neoverse V2 cores, 480 GB LPDDR5X, 96 GB HBM3); with NVIDIA's driver the " +
       "GPU memory is onlined by the driver as hot-plugged memory into ZONE_MOVABLE of the CPU-less node 1, at SLIT " +
-      "distance 80 from node 0 (the value the Grace firmware reports, as on the POWER9 AC922). lscpu on a GH200 shows " +
+      "distance 80 from node 0 (the Grace-to-own-GPU distance in the numactl -H of a 4xGH200 machine, numactl/numactl " +
+      "issue 224; the POWER9 AC922 reports the same 80). lscpu on a GH200 shows " +
       "nine nodes, 0-8 (bytedance/xpu-perf issue 129): nodes 2-8 are empty nodes the driver reserves for MIG " +
       "partitions; they hold neither CPUs nor memory, never enter a zonelist, and are left out here",
     machine: { nodes, distances: slit(nodes, () => 80) },
@@ -100,15 +101,17 @@ function gh200x4(): Preset {
       "four NVIDIA GH200 superchips in one node (HPE Cray EX254n, as in CSCS Alps): Grace nodes 0-3 with 72 CPUs and 128 GiB each, the GPUs' 96 GiB HBM3 as CPU-less, movable nodes 4, 12, 20, 28",
     source:
       "CSCS Alps documentation (docs/alps/hardware.md: four Grace Hopper modules per node) and the quad-GH200 study " +
-      "arXiv:2408.11556 (72 cores and 128 GB LPDDR5X per Grace, 96 GB HBM3 per Hopper); node numbering from " +
-      "NVIDIA/mlperf-common pull request 16 (36 NUMA nodes: four CPU nodes, then eight per GPU, the GPU memory in " +
-      "the first of each eight); the empty MIG nodes are left out. Distances are a documented choice, not a capture: " +
-      "10 local, 40 between Grace CPUs, 80 from a Grace to its own GPU (as on one GH200), 120 to and between the " +
-      "other superchips' GPUs, so that every fallback list tries CPU memory before any GPU and the local GPU first",
+      "arXiv:2408.11556 (72 cores and 128 GB LPDDR5X per Grace, 96 GB HBM3 per Hopper); node numbering and SLIT from " +
+      "the numactl -H of a 4xGH200 machine in numactl/numactl issue 224 (nodes 0-35: Grace nodes 0-3, then eight node " +
+      "ids per GPU, 4-11, 12-19, 20-27, 28-35; see also NVIDIA/mlperf-common pull request 16): 40 between Grace " +
+      "nodes, 80 between a Grace and its own GPU's nodes, 120 between a Grace and another superchip's GPU, 255 " +
+      "between GPU nodes. The GPU memory is on the first node of each block; the other seven are the empty MIG " +
+      "nodes, left out here",
     machine: {
       nodes,
       distances: slit(nodes, (a, b) => {
         if (a.kind !== "gpu" && b.kind !== "gpu") return 40;
+        if (a.kind === "gpu" && b.kind === "gpu") return 255;
         return superchip(a) === superchip(b) ? 80 : 120;
       }),
     },

@@ -205,8 +205,12 @@ describe("the presets' shapes", () => {
       4, 12, 20, 28,
     ]);
     const k = boot(getPreset("gh200x4")!.machine);
-    // each Grace's own GPU is the first GPU node in its fallback order
+    // each Grace's own GPU is the first GPU node in its fallback order; a GPU node falls
+    // back to its own Grace, the other Graces, then the other GPUs (distance 255)
     expect(k.fallbackOrderLines()[1]).toBe("Fallback order for Node 1: 1 2 3 0 12 20 28 4 ");
+    expect(k.fallbackOrderLines()[4]).toBe("Fallback order for Node 4: 4 0 1 2 3 12 20 28 ");
+    expect(k.topo.distance(4, 12)).toBe(255);
+    expect(k.topo.distance(0, 12)).toBe(120);
   });
 
   it("mi300a: four APU nodes with CPUs and HBM, no CPU-less node", () => {
