@@ -134,8 +134,9 @@ function mi300a(): Preset {
       "threads each per APU, 512 GB unified HBM3; its schematic shows one NUMA node of about 125 GiB per APU) and " +
       "arXiv:2508.11298 (El Capitan's four APUs per node over Infinity Fabric). The HBM is the APU's system memory, " +
       "onlined at boot (not movable); the GPU reaches it through the same page tables, so there is no GPU node. " +
-      "CPU numbering (sibling threads from 96) and the inter-APU distance 32 (the usual AMD cross-socket SLIT " +
-      "value, as on CSCS's Eiger) are documented choices",
+      "CPU numbering as the lstopo of an MI300A node in llnl/mpibind issue 45 shows it (core 36 has threads 36 " +
+      "and 132: sibling threads from 96). The inter-APU distance 32 is a documented choice (the usual AMD " +
+      "cross-socket SLIT value, as on CSCS's Eiger), not a capture",
     machine: { nodes, distances: slit(nodes, () => 32) },
   };
 }
@@ -143,23 +144,23 @@ function mi300a(): Preset {
 function sprHbmFlat(): Preset {
   const ids = [0, 1, 2, 3];
   const nodes = [
-    node(0, [...range(0, 55), ...range(112, 167)], 256 * GiB),
-    node(1, [...range(56, 111), ...range(168, 223)], 256 * GiB),
+    node(0, [...range(0, 51), ...range(104, 155)], 512 * GiB),
+    node(1, [...range(52, 103), ...range(156, 207)], 512 * GiB),
     node(2, [], 64 * GiB, { kind: "hbm" }),
     node(3, [], 64 * GiB, { kind: "hbm" }),
   ];
   return {
     id: "spr-hbm-flat",
     description:
-      "two Intel Xeon CPU Max 9480 (Sapphire Rapids with HBM) in flat mode, quadrant clustering: DDR5 nodes 0-1 with the CPUs, each socket's 64 GiB HBM2e as CPU-less nodes 2-3",
+      "two Intel Xeon CPU Max (Sapphire Rapids with HBM) in flat mode, quadrant clustering, as an Aurora node: DDR5 nodes 0-1 with the CPUs, each socket's 64 GiB HBM2e as CPU-less nodes 2-3",
     source:
-      "Intel Xeon CPU Max Series Configuration and Tuning Guide (354227) and Lenovo Press LP1810 (HBM flat memory " +
-      "mode on Linux): in flat mode with quadrant (SNC off) each socket gives one DDR node with its CPUs and one " +
-      "CPU-less node with its 64 GB HBM; with SNC4 each socket gives four of each. Distances as in the guide's " +
-      "numactl -H of a two-socket flat machine: 10 local, 21 between sockets, 13 from a socket to its own HBM, 23 " +
-      "to the other socket's HBM and between the HBM nodes. The firmware describes the HBM in SRAT as ordinary " +
-      "memory, so Linux onlines it at boot into ZONE_NORMAL (not movable). 56 cores with 2 threads per socket " +
-      "(the 9480), siblings numbered from 112; 256 GiB of DDR5 per socket is a chosen configuration",
+      "the numactl -H of an Aurora node in Argonne's user guide (argonne-lcf/user-guides, " +
+      "docs/aurora/running-jobs-aurora.md): nodes 0-1 with 104 CPUs each (52 cores, siblings from 104) and 512 GB " +
+      "DDR5, CPU-less nodes 2-3 of 65536 MB HBM, distances 10, 21 between sockets, 13 from a socket to its own HBM, " +
+      "23 to the other socket's HBM and between the HBM nodes. Intel's Xeon CPU Max Series Configuration and Tuning " +
+      "Guide (354227) and Lenovo Press LP1810 describe the modes: in flat mode with quadrant (SNC off) each socket " +
+      "gives one DDR node with its CPUs and one CPU-less HBM node, with SNC4 four of each. The firmware describes " +
+      "the HBM in SRAT as ordinary memory, so Linux onlines it at boot into ZONE_NORMAL (not movable)",
     machine: {
       nodes,
       distances: table(nodes, ids, [
