@@ -83,7 +83,8 @@ function gh200(): Preset {
       "distance 80 from node 0 (the Grace-to-own-GPU distance in the numactl -H of a 4xGH200 machine, numactl/numactl " +
       "issue 224; the POWER9 AC922 reports the same 80). lscpu on a GH200 shows " +
       "nine nodes, 0-8 (bytedance/xpu-perf issue 129): nodes 2-8 are empty nodes the driver reserves for MIG " +
-      "partitions; they hold neither CPUs nor memory, never enter a zonelist, and are left out here",
+      "partitions; they hold neither CPUs nor memory and never enter a zonelist, and the model (x86 rules: such a " +
+      "node stays offline) leaves them out, so nr_node_ids is 2 here, 9 on the machine",
     machine: { nodes, distances: slit(nodes, () => 80) },
   };
 }
@@ -106,7 +107,7 @@ function gh200x4(): Preset {
       "ids per GPU, 4-11, 12-19, 20-27, 28-35; see also NVIDIA/mlperf-common pull request 16): 40 between Grace " +
       "nodes, 80 between a Grace and its own GPU's nodes, 120 between a Grace and another superchip's GPU, 255 " +
       "between GPU nodes. The GPU memory is on the first node of each block; the other seven are the empty MIG " +
-      "nodes, left out here",
+      "nodes, left out here as for gh200 (nr_node_ids 29 here, 36 on the machine)",
     machine: {
       nodes,
       distances: slit(nodes, (a, b) => {
