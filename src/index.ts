@@ -20,4 +20,8 @@ export type { MappingResult, ResultJson, RunOptions, RunOutput, StepResult } fro
 export { bootScenario, runScenario } from "./scenario/runner.js";
 export { scenarioJsonSchema } from "./scenario/schema.js";
 export type { Scenario, Step } from "./scenario/types.js";
+export type { TopoFormat } from "./topology-io/export.js";
+export { exportTopology, machineJson, machineYaml, TOPO_FORMATS } from "./topology-io/export.js";
+export type { Preset } from "./topology-io/presets.js";
 export { getPreset, presetIds } from "./topology-io/presets.js";
+export { machineSvg } from "./topology-io/svg.js";

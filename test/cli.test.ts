@@ -2,7 +2,9 @@
  * The `cdmsim` command as a user runs it: the compiled bin in a child process.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 function cdmsim(...args: string[]) {
@@ -125,6 +127,56 @@ describe("cdmsim topo, schema, demo", () => {
     const r = cdmsim("topo", "power9-ac922");
     expect(r.status).toBe(0);
     expect(r.stdout.split("\n")[0]).toBe("available: 8 nodes (0,8,250-255)");
+  });
+
+  it("topo --format numactl is the default output without the fallback lines; --format fallback is those lines", () => {
+    const all = cdmsim("topo", "examples/spill-onto-gpu-node.yaml").stdout;
+    const numactl = cdmsim("topo", "examples/spill-onto-gpu-node.yaml", "--format", "numactl");
+    const fallback = cdmsim("topo", "examples/spill-onto-gpu-node.yaml", "--format", "fallback");
+    expect(numactl.status).toBe(0);
+    expect(fallback.status).toBe(0);
+    expect(numactl.stdout).not.toContain("Fallback");
+    expect(fallback.stdout).toBe(
+      "Fallback order for Node 0: 0 1 2 \nFallback order for Node 1: 1 0 2 \nFallback order for Node 2: 2 0 1 \n",
+    );
+    expect(all).toBe(`${numactl.stdout}\n${fallback.stdout}`);
+  });
+
+  it("topo --format yaml writes a machine block that a scenario takes as it stands", () => {
+    const r = cdmsim("topo", "gh200", "--format", "yaml");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(
+      '    - { id: 1, cpus: "", memory: "96GiB", movable: true, kind: "gpu", cdm: false }\n',
+    );
+    const file = join(mkdtempSync(join(tmpdir(), "cdmsim-")), "machine.yaml");
+    writeFileSync(file, r.stdout);
+    const back = cdmsim("topo", file, "--format", "json");
+    expect(JSON.parse(back.stdout)).toEqual(JSON.parse(cdmsim("topo", "gh200", "--format", "json").stdout));
+  });
+
+  it("topo --json is --format json; two different formats are a usage error", () => {
+    const json = cdmsim("topo", "cxl-expander", "--json");
+    expect(json.status).toBe(0);
+    expect(json.stdout).toBe(cdmsim("topo", "cxl-expander", "--format", "json").stdout);
+    expect(JSON.parse(json.stdout).nodes[2]).toMatchObject({ id: 2, kind: "cxl", movable: true });
+    const both = cdmsim("topo", "cxl-expander", "--json", "--format", "svg");
+    expect(both.status).toBe(2);
+    expect(both.stdout).toBe("");
+  });
+
+  it("topo --format svg draws the machine", () => {
+    const r = cdmsim("topo", "power9-ac922", "--format", "svg");
+    expect(r.status).toBe(0);
+    expect(r.stdout.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(r.stdout).toContain("<title>power9-ac922</title>");
+    expect(r.stdout.match(/data-node=/g)).toHaveLength(8);
+  });
+
+  it("topo --format with an unknown format is a usage error", () => {
+    const r = cdmsim("topo", "gh200", "--format", "nope");
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("Allowed choices are numactl, yaml, json, svg, fallback");
   });
 
   it("schema prints a JSON Schema", () => {

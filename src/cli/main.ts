@@ -21,6 +21,7 @@ import { loadScenario, ScenarioError } from "../scenario/loader.js";
 import { bootScenario, resolveDesign, runScenario } from "../scenario/runner.js";
 import { scenarioJsonSchema } from "../scenario/schema.js";
 import type { Scenario } from "../scenario/types.js";
+import { exportTopology, TOPO_FORMATS, type TopoFormat } from "../topology-io/export.js";
 import { getPreset, presetIds } from "../topology-io/presets.js";
 
 interface OptionDef {
@@ -46,6 +47,13 @@ const OPTIONS: Record<string, OptionDef> = {
     description: "run under this design instead of the scenario's",
     commands: ["run", "topo"],
     choices: designIds(),
+  },
+  format: {
+    flags: "--format <f>",
+    description:
+      "numactl (numactl --hardware), fallback (the kernel's fallback order), yaml (a scenario's machine block), json (the machine; as --json), svg (a picture)",
+    commands: ["topo"],
+    choices: TOPO_FORMATS,
   },
   zones: {
     flags: "--zones",
@@ -136,7 +144,15 @@ function runFiles(files: string[], opts: RunFlags): number {
   return status;
 }
 
-function topo(source: string, opts: { json?: boolean; zones?: boolean; design?: string }): number {
+function topo(
+  source: string,
+  opts: { json?: boolean; zones?: boolean; design?: string; format?: TopoFormat },
+): number {
+  // --json is --format json; asking for two different formats is a usage error
+  if (opts.json && opts.format !== undefined && opts.format !== "json") {
+    process.stderr.write(`cdmsim: --json and --format ${opts.format} ask for two formats\n`);
+    return 2;
+  }
   let k: Kernel;
   let machine: MachineSpec;
   const preset = getPreset(source);
@@ -157,8 +173,9 @@ function topo(source: string, opts: { json?: boolean; zones?: boolean; design?: 
       },
     ]);
   }
-  if (opts.json) {
-    process.stdout.write(`${JSON.stringify(machine, null, 2)}\n`);
+  const format = opts.json ? "json" : opts.format;
+  if (format !== undefined) {
+    process.stdout.write(exportTopology(format, machine, k, { title: source }));
     return 0;
   }
   process.stdout.write(topoText(k, { zones: opts.zones }));
@@ -312,7 +329,9 @@ export function buildProgram(setStatus: (n: number) => void): Command {
   addOptions(
     program
       .command("topo")
-      .description("show a machine as `numactl --hardware` does, with the kernel's fallback order")
+      .description(
+        "show a machine as `numactl --hardware` does, with the kernel's fallback order, or write it in one format (--format)",
+      )
       .argument("<source>", `a scenario file or a preset (${presetIds().join(", ")})`),
     "topo",
   ).action((source: string, opts) => setStatus(topo(source, opts)));
