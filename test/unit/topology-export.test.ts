@@ -254,6 +254,7 @@ describe("the YAML machine block", () => {
       movable: true,
       kind: "cxl",
       cdm: true,
+      online: false,
     };
     expect(Object.keys(nodeInput(n))).toEqual(Object.keys(NodeSchema.shape));
     expect(nodeInput(n)).toEqual({
@@ -263,6 +264,7 @@ describe("the YAML machine block", () => {
       movable: true,
       kind: "cxl",
       cdm: true,
+      online: false,
     });
   });
 
