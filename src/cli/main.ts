@@ -2,8 +2,18 @@
  * The `cdmsim` command: argument parsing, then calls into the core. Every option is defined
  * once in OPTIONS, with its help text; commander builds parsing and --help from it.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { designIds } from "../designs/index.js";
@@ -13,6 +23,7 @@ import { OracleSetupError } from "../oracle/boot.js";
 import { KnownDifferencesError, loadKnownDifferences } from "../oracle/known.js";
 import { recordExpectations, verifyScenarios } from "../oracle/verify.js";
 import { compareRuns, renderCompare } from "../report/compare.js";
+import { renderCompareHtml } from "../report/compare-html.js";
 import { renderExplain } from "../report/explain.js";
 import { topoText } from "../report/machine.js";
 import { styleFor } from "../report/style.js";
@@ -66,6 +77,12 @@ const OPTIONS: Record<string, OptionDef> = {
   designs: {
     flags: "--designs <ids>",
     description: `the designs to compare, comma-separated (default: all: ${designIds().join(",")})`,
+    commands: ["compare"],
+  },
+  html: {
+    flags: "--html <file>",
+    description:
+      "also write the comparison as a self-contained HTML page, with a chart per design of the pages per node after each step (the text or JSON still goes to stdout)",
     commands: ["compare"],
   },
   jobs: {
@@ -271,8 +288,54 @@ async function verify(
   return count("differ") || count("error") ? 1 : 0;
 }
 
+/** A file written whole or not at all: a temporary file beside it, renamed over it when complete. */
+class AtomicFile {
+  readonly temp: string;
+  private fd: number | null;
+
+  /** Creates the temporary file now, so that an unwritable place fails before any work. */
+  constructor(readonly path: string) {
+    this.temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+    this.fd = openSync(this.temp, "w", 0o644);
+  }
+
+  commit(text: string): void {
+    try {
+      writeSync(this.fd!, text);
+      closeSync(this.fd!);
+      this.fd = null;
+      renameSync(this.temp, this.path);
+    } catch (e) {
+      this.abandon();
+      throw e;
+    }
+  }
+
+  abandon(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    rmSync(this.temp, { force: true });
+  }
+}
+
+/** Why a file could not be written, as a user reads it. */
+function fsMessage(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  const why: Record<string, string> = {
+    ENOENT: "its directory does not exist",
+    ENOTDIR: "a part of the path is not a directory",
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    EISDIR: "it is a directory",
+    EROFS: "read-only file system",
+    ENOSPC: "no space left on the device",
+    EDQUOT: "disk quota exceeded",
+  };
+  return (err.code && why[err.code]) ?? err.message ?? String(e);
+}
+
 /** Run one scenario under several designs and print them side by side. */
-function compareFile(file: string, opts: { json?: boolean; designs?: string }): number {
+function compareFile(file: string, opts: { json?: boolean; designs?: string; html?: string }): number {
   const sc = loadScenario(file);
   const ids = opts.designs
     ? opts.designs
@@ -287,8 +350,42 @@ function compareFile(file: string, opts: { json?: boolean; designs?: string }): 
     );
     return 2;
   }
-  const runs = ids.map((d) => runScenario(sc, { design: d }));
-  const c = compareRuns(sc, runs);
+  // the page is written whole or not at all, and an unwritable path fails before the runs
+  let html: AtomicFile | undefined;
+  if (opts.html !== undefined) {
+    if (opts.html === "") {
+      process.stderr.write("cdmsim: --html: expects a file name\n");
+      return 2;
+    }
+    try {
+      if (existsSync(opts.html) && statSync(opts.html).isDirectory())
+        throw Object.assign(new Error("it is a directory"), { code: "EISDIR" });
+      html = new AtomicFile(opts.html);
+    } catch (e) {
+      process.stderr.write(`cdmsim: --html: cannot write ${opts.html}: ${fsMessage(e)}\n`);
+      return 2;
+    }
+  }
+  let c: ReturnType<typeof compareRuns>;
+  let page: string | undefined;
+  try {
+    c = compareRuns(
+      sc,
+      ids.map((d) => runScenario(sc, { design: d })),
+    );
+    if (html) page = renderCompareHtml(sc, c);
+  } catch (e) {
+    html?.abandon();
+    throw e;
+  }
+  if (html) {
+    try {
+      html.commit(page!);
+    } catch (e) {
+      process.stderr.write(`cdmsim: --html: cannot write ${html.path}: ${fsMessage(e)}\n`);
+      return 2;
+    }
+  }
   if (opts.json) process.stdout.write(`${JSON.stringify(c, null, 2)}\n`);
   else process.stdout.write(renderCompare(c, styleFor(process.stdout)));
   return 0;

@@ -15,7 +15,7 @@
  */
 import { MAX_NUMNODES } from "../kernel/constants.js";
 import { parseList } from "../kernel/nodemask.js";
-import type { ResultJson, RunOutput } from "../scenario/runner.js";
+import type { NodeUsage, ResultJson, RunOutput } from "../scenario/runner.js";
 import type { Scenario } from "../scenario/types.js";
 import type { Style } from "./style.js";
 
@@ -36,6 +36,8 @@ export interface DesignColumn {
    * no policy naming one was refused, and no task that named one was OOM-killed
    */
   verdict: { isolation: boolean; reachability: boolean };
+  /** pages in use per node after boot and after each step (the run's own counts) */
+  usage: NodeUsage;
 }
 
 export interface CompareResult {
@@ -71,7 +73,7 @@ export function deviceNodes(sc: Scenario): number[] {
   return sc.machine.nodes.filter((n) => n.cpus.length === 0 && n.memoryBytes > 0).map((n) => n.id);
 }
 
-function column(sc: Scenario, run: ResultJson, devices: readonly number[]): DesignColumn {
+function column(sc: Scenario, run: ResultJson, devices: readonly number[]): Omit<DesignColumn, "usage"> {
   const isDevice = (n: string) => devices.includes(Number(n));
   const mappings: DesignColumn["mappings"] = {};
   const isolation = { pages: 0, mappings: [] as string[] };
@@ -147,7 +149,7 @@ export function compareRuns(sc: Scenario, runs: readonly RunOutput[]): CompareRe
     format: "cdmsim-compare/1",
     scenario: sc.name,
     deviceNodes: devices,
-    designs: runs.map((r) => column(sc, r.result, devices)),
+    designs: runs.map((r) => ({ ...column(sc, r.result, devices), usage: r.usage })),
   };
 }
 
@@ -156,8 +158,15 @@ const nodesText = (pages: Record<string, number>) => {
   return e.length ? e.map(([n, c]) => `N${n}=${c}`).join(" ") : "·";
 };
 
-/** The comparison as a table, one column per design. */
-export function renderCompare(c: CompareResult, s: Style): string {
+/** The cells of the comparison table: a header, then a row per line, each with a column per design. */
+export interface CompareTable {
+  heads: string[];
+  rows: string[][];
+  verdict: string[][];
+}
+
+/** The comparison table's cells, shared by the text and the HTML reports. */
+export function compareTable(c: CompareResult): CompareTable {
   const heads = ["", ...c.designs.map((d) => d.design)];
   const rows: string[][] = [];
   const names = new Set(c.designs.flatMap((d) => Object.keys(d.mappings)));
@@ -191,6 +200,12 @@ export function renderCompare(c: CompareResult, s: Style): string {
     ["keeps isolation", ...c.designs.map((d) => yes(d.verdict.isolation))],
     ["keeps reachability", ...c.designs.map((d) => yes(d.verdict.reachability))],
   ];
+  return { heads, rows, verdict };
+}
+
+/** The comparison as a table, one column per design. */
+export function renderCompare(c: CompareResult, s: Style): string {
+  const { heads, rows, verdict } = compareTable(c);
   const width = heads.map((_, i) =>
     Math.max(heads[i]!.length, ...rows.map((r) => r[i]!.length), ...verdict.map((r) => r[i]!.length)),
   );
