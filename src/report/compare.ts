@@ -11,7 +11,8 @@
  *   no VMA policy);
  * - reachability: pages of mappings whose policy names a device node, on device nodes and
  *   elsewhere, and the steps that named a device node in a policy and were refused;
- * - OOM kills, and the administrative steps (cgroup operations) the scenario performs.
+ * - OOM kills, and the administrative steps (cgroup operations) the scenario performs;
+ * - the run's pages in use per node after boot and after each step (`usage`, for charts).
  */
 import { MAX_NUMNODES } from "../kernel/constants.js";
 import { parseList } from "../kernel/nodemask.js";
