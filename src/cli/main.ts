@@ -2,18 +2,8 @@
  * The `cdmsim` command: argument parsing, then calls into the core. Every option is defined
  * once in OPTIONS, with its help text; commander builds parsing and --help from it.
  */
-import {
-  closeSync,
-  existsSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { designIds } from "../designs/index.js";
@@ -33,6 +23,7 @@ import { bootScenario, resolveDesign, runScenario } from "../scenario/runner.js"
 import { scenarioJsonSchema } from "../scenario/schema.js";
 import type { Scenario } from "../scenario/types.js";
 import { getPreset, presetIds } from "../topology-io/presets.js";
+import { checkWritable, fsMessage, writeFileAtomic } from "./files.js";
 
 interface OptionDef {
   flags: string;
@@ -288,52 +279,6 @@ async function verify(
   return count("differ") || count("error") ? 1 : 0;
 }
 
-/** A file written whole or not at all: a temporary file beside it, renamed over it when complete. */
-class AtomicFile {
-  readonly temp: string;
-  private fd: number | null;
-
-  /** Creates the temporary file now, so that an unwritable place fails before any work. */
-  constructor(readonly path: string) {
-    this.temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-    this.fd = openSync(this.temp, "w", 0o644);
-  }
-
-  commit(text: string): void {
-    try {
-      writeSync(this.fd!, text);
-      closeSync(this.fd!);
-      this.fd = null;
-      renameSync(this.temp, this.path);
-    } catch (e) {
-      this.abandon();
-      throw e;
-    }
-  }
-
-  abandon(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
-    rmSync(this.temp, { force: true });
-  }
-}
-
-/** Why a file could not be written, as a user reads it. */
-function fsMessage(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  const why: Record<string, string> = {
-    ENOENT: "its directory does not exist",
-    ENOTDIR: "a part of the path is not a directory",
-    EACCES: "permission denied",
-    EPERM: "permission denied",
-    EISDIR: "it is a directory",
-    EROFS: "read-only file system",
-    ENOSPC: "no space left on the device",
-    EDQUOT: "disk quota exceeded",
-  };
-  return (err.code && why[err.code]) ?? err.message ?? String(e);
-}
-
 /** Run one scenario under several designs and print them side by side. */
 function compareFile(file: string, opts: { json?: boolean; designs?: string; html?: string }): number {
   const sc = loadScenario(file);
@@ -350,39 +295,29 @@ function compareFile(file: string, opts: { json?: boolean; designs?: string; htm
     );
     return 2;
   }
-  // the page is written whole or not at all, and an unwritable path fails before the runs
-  let html: AtomicFile | undefined;
+  // an unwritable page fails before the runs, and the page is written whole or not at all
   if (opts.html !== undefined) {
     if (opts.html === "") {
       process.stderr.write("cdmsim: --html: expects a file name\n");
       return 2;
     }
     try {
-      if (existsSync(opts.html) && statSync(opts.html).isDirectory())
-        throw Object.assign(new Error("it is a directory"), { code: "EISDIR" });
-      html = new AtomicFile(opts.html);
+      checkWritable(opts.html);
     } catch (e) {
       process.stderr.write(`cdmsim: --html: cannot write ${opts.html}: ${fsMessage(e)}\n`);
       return 2;
     }
   }
-  let c: ReturnType<typeof compareRuns>;
-  let page: string | undefined;
-  try {
-    c = compareRuns(
-      sc,
-      ids.map((d) => runScenario(sc, { design: d })),
-    );
-    if (html) page = renderCompareHtml(sc, c);
-  } catch (e) {
-    html?.abandon();
-    throw e;
-  }
-  if (html) {
+  const c = compareRuns(
+    sc,
+    ids.map((d) => runScenario(sc, { design: d })),
+  );
+  if (opts.html !== undefined) {
     try {
-      html.commit(page!);
+      writeFileAtomic(opts.html, renderCompareHtml(sc, c));
     } catch (e) {
-      process.stderr.write(`cdmsim: --html: cannot write ${html.path}: ${fsMessage(e)}\n`);
+      if (!(e as NodeJS.ErrnoException).code) throw e;
+      process.stderr.write(`cdmsim: --html: cannot write ${opts.html}: ${fsMessage(e)}\n`);
       return 2;
     }
   }
