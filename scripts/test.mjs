@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The test command (`npm test`): type check, lint, the vitest suites (unit, conformance,
-// property, CLI), then the oracle: every scenario of test/recorded, examples and
-// test/conformance on the model and on the real Linux kernel under QEMU (`cdmsim verify`;
-// `npm run oracle:setup` installs it). Ends with one plain line "N passed, N failed" that
-// counts every test, every verified scenario, and the type check and the lint as one check
-// each. CDMSIM_ORACLE=0 leaves the oracle out (it then counts as one failed check).
+// property, CLI, and the web page in chromium, which `npm run browser:setup` installs),
+// then the oracle: every scenario of test/recorded, examples and test/conformance on the
+// model and on the real Linux kernel under QEMU (`cdmsim verify`; `npm run oracle:setup`
+// installs it). Ends with one plain line "N passed, N failed" that counts every test,
+// every verified scenario, and the type check and the lint as one check each.
+// CDMSIM_ORACLE=0 leaves the oracle out (it then counts as one failed check).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";

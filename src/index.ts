@@ -16,7 +16,14 @@ export { PLAIN } from "./report/style.js";
 export { renderRun } from "./report/text.js";
 export type { ScenarioProblem } from "./scenario/loader.js";
 export { loadScenario, parseScenario, ScenarioError } from "./scenario/loader.js";
-export type { MappingResult, ResultJson, RunOptions, RunOutput, StepResult } from "./scenario/runner.js";
+export type {
+  MappingResult,
+  NodeUsage,
+  ResultJson,
+  RunOptions,
+  RunOutput,
+  StepResult,
+} from "./scenario/runner.js";
 export { bootScenario, runScenario } from "./scenario/runner.js";
 export { scenarioJsonSchema } from "./scenario/schema.js";
 export type { Scenario, Step } from "./scenario/types.js";

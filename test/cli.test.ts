@@ -2,7 +2,7 @@
  * The `cdmsim` command as a user runs it: the compiled bin in a child process.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -293,5 +293,62 @@ describe("the main job", () => {
     const text = cdmsim("compare", "examples/cdm-debate.yaml");
     expect(text.stdout).toContain("Verdict");
     expect(text.stdout).toMatch(/keeps isolation\s+no\s+yes/);
+  });
+});
+
+describe("cdmsim compare --html", () => {
+  const B03 = "test/designs/B03-cdm-v2-cpuset-leak.yaml";
+
+  it("writes the page and still prints the text report; with --json, the JSON", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cdmsim-html-"));
+    try {
+      const out = join(dir, "report.html");
+      const r = cdmsim("compare", B03, "--designs", "mainline,cdm-v3", "--html", out);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toContain("Verdict");
+      const html = readFileSync(out, "utf8");
+      expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
+      expect(html.match(/<svg class="usage-chart"/g)?.length).toBe(2);
+      // nothing but the page is left in the directory
+      expect(readdirSync(dir)).toEqual(["report.html"]);
+      // an existing page is replaced
+      const j = cdmsim("compare", B03, "--designs", "cdm-v2", "--json", "--html", out);
+      expect(j.status).toBe(0);
+      const c = JSON.parse(j.stdout);
+      expect(c.designs[0].usage.nodes).toEqual([0, 1, 2]);
+      expect(c.designs[0].usage.pages.length).toBe(6);
+      expect(readFileSync(out, "utf8").match(/<svg class="usage-chart"/g)?.length).toBe(1);
+      expect(readdirSync(dir)).toEqual(["report.html"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("an unwritable path is a user error: exit 2, a message, nothing written", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cdmsim-html-"));
+    try {
+      const missing = cdmsim("compare", B03, "--html", join(dir, "no", "such", "report.html"));
+      expect(missing.status).toBe(2);
+      expect(missing.stdout).toBe("");
+      expect(missing.stderr).toMatch(
+        /^cdmsim: --html: cannot write .*report\.html: its directory does not exist\n$/,
+      );
+      // a directory in the way
+      mkdirSync(join(dir, "taken.html"));
+      const isDir = cdmsim("compare", B03, "--html", join(dir, "taken.html"));
+      expect(isDir.status).toBe(2);
+      expect(isDir.stderr).toContain("it is a directory");
+      // a file where a directory should be
+      writeFileSync(join(dir, "file"), "x");
+      const notDir = cdmsim("compare", B03, "--html", join(dir, "file", "report.html"));
+      expect(notDir.status).toBe(2);
+      expect(notDir.stderr).toContain("a part of the path is not a directory");
+      expect(cdmsim("compare", B03, "--html", "").status).toBe(2);
+      expect(readdirSync(dir).sort()).toEqual(["file", "taken.html"]);
+      expect(readdirSync(join(dir, "taken.html"))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

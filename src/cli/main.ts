@@ -13,6 +13,7 @@ import { OracleSetupError } from "../oracle/boot.js";
 import { KnownDifferencesError, loadKnownDifferences } from "../oracle/known.js";
 import { recordExpectations, verifyScenarios } from "../oracle/verify.js";
 import { compareRuns, renderCompare } from "../report/compare.js";
+import { renderCompareHtml } from "../report/compare-html.js";
 import { renderExplain } from "../report/explain.js";
 import { topoText } from "../report/machine.js";
 import { styleFor } from "../report/style.js";
@@ -23,6 +24,7 @@ import { scenarioJsonSchema } from "../scenario/schema.js";
 import type { Scenario } from "../scenario/types.js";
 import { exportTopology, TOPO_FORMATS, type TopoFormat } from "../topology-io/export.js";
 import { getPreset, presetIds } from "../topology-io/presets.js";
+import { checkWritable, fsMessage, writeFileAtomic } from "./files.js";
 
 interface OptionDef {
   flags: string;
@@ -74,6 +76,12 @@ const OPTIONS: Record<string, OptionDef> = {
   designs: {
     flags: "--designs <ids>",
     description: `the designs to compare, comma-separated (default: all: ${designIds().join(",")})`,
+    commands: ["compare"],
+  },
+  html: {
+    flags: "--html <file>",
+    description:
+      "also write the comparison as a self-contained HTML page, with a chart per design of the pages per node after each step (the text or JSON still goes to stdout)",
     commands: ["compare"],
   },
   jobs: {
@@ -289,7 +297,7 @@ async function verify(
 }
 
 /** Run one scenario under several designs and print them side by side. */
-function compareFile(file: string, opts: { json?: boolean; designs?: string }): number {
+function compareFile(file: string, opts: { json?: boolean; designs?: string; html?: string }): number {
   const sc = loadScenario(file);
   const ids = opts.designs
     ? opts.designs
@@ -304,8 +312,32 @@ function compareFile(file: string, opts: { json?: boolean; designs?: string }): 
     );
     return 2;
   }
-  const runs = ids.map((d) => runScenario(sc, { design: d }));
-  const c = compareRuns(sc, runs);
+  // an unwritable page fails before the runs, and the page is written whole or not at all
+  if (opts.html !== undefined) {
+    if (opts.html === "") {
+      process.stderr.write("cdmsim: --html: expects a file name\n");
+      return 2;
+    }
+    try {
+      checkWritable(opts.html);
+    } catch (e) {
+      process.stderr.write(`cdmsim: --html: cannot write ${opts.html}: ${fsMessage(e)}\n`);
+      return 2;
+    }
+  }
+  const c = compareRuns(
+    sc,
+    ids.map((d) => runScenario(sc, { design: d })),
+  );
+  if (opts.html !== undefined) {
+    try {
+      writeFileAtomic(opts.html, renderCompareHtml(sc, c));
+    } catch (e) {
+      if (!(e as NodeJS.ErrnoException).code) throw e;
+      process.stderr.write(`cdmsim: --html: cannot write ${opts.html}: ${fsMessage(e)}\n`);
+      return 2;
+    }
+  }
   if (opts.json) process.stdout.write(`${JSON.stringify(c, null, 2)}\n`);
   else process.stdout.write(renderCompare(c, styleFor(process.stdout)));
   return 0;

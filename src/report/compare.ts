@@ -11,12 +11,13 @@
  *   no VMA policy);
  * - reachability: pages of mappings whose policy names a device node, on device nodes and
  *   elsewhere, and the steps that named a device node in a policy and were refused;
- * - OOM kills, and the administrative steps (cgroup operations) the scenario performs.
+ * - OOM kills, and the administrative steps (cgroup operations) the scenario performs;
+ * - the run's pages in use per node after boot and after each step (`usage`, for charts).
  */
 import { MAX_NUMNODES } from "../kernel/constants.js";
 import { parseList } from "../kernel/nodemask.js";
 import { deviceNodeIds } from "../kernel/topology.js";
-import type { ResultJson, RunOutput } from "../scenario/runner.js";
+import type { NodeUsage, ResultJson, RunOutput } from "../scenario/runner.js";
 import type { Scenario } from "../scenario/types.js";
 import type { Style } from "./style.js";
 
@@ -43,6 +44,8 @@ export interface DesignColumn {
    * no policy naming one was refused, and no task that named one was OOM-killed
    */
   verdict: { isolation: boolean; reachability: boolean };
+  /** pages in use per node after boot and after each step (the run's own counts) */
+  usage: NodeUsage;
 }
 
 export interface CompareResult {
@@ -71,7 +74,7 @@ function policyNodes(policy: string): number[] {
   }
 }
 
-function column(sc: Scenario, run: ResultJson, devices: readonly number[]): DesignColumn {
+function column(sc: Scenario, run: ResultJson, devices: readonly number[]): Omit<DesignColumn, "usage"> {
   const isDevice = (n: string) => devices.includes(Number(n));
   const mappings: DesignColumn["mappings"] = {};
   const isolation = { pages: 0, mappings: [] as string[] };
@@ -163,7 +166,7 @@ export function compareRuns(sc: Scenario, runs: readonly RunOutput[]): CompareRe
     format: "cdmsim-compare/1",
     scenario: sc.name,
     deviceNodes: devices,
-    designs: runs.map((r) => column(sc, r.result, devices)),
+    designs: runs.map((r) => ({ ...column(sc, r.result, devices), usage: r.usage })),
   };
 }
 
@@ -172,8 +175,15 @@ const nodesText = (pages: Record<string, number>) => {
   return e.length ? e.map(([n, c]) => `N${n}=${c}`).join(" ") : "·";
 };
 
-/** The comparison as a table, one column per design. */
-export function renderCompare(c: CompareResult, s: Style): string {
+/** The cells of the comparison table: a header, then a row per line, each with a column per design. */
+export interface CompareTable {
+  heads: string[];
+  rows: string[][];
+  verdict: string[][];
+}
+
+/** The comparison table's cells, shared by the text and the HTML reports. */
+export function compareTable(c: CompareResult): CompareTable {
   const heads = ["", ...c.designs.map((d) => d.design)];
   const rows: string[][] = [];
   const names = new Set(c.designs.flatMap((d) => Object.keys(d.mappings)));
@@ -222,6 +232,12 @@ export function renderCompare(c: CompareResult, s: Style): string {
     ["keeps isolation", ...c.designs.map((d) => yes(d.verdict.isolation))],
     ["keeps reachability", ...c.designs.map((d) => yes(d.verdict.reachability))],
   ];
+  return { heads, rows, verdict };
+}
+
+/** The comparison as a table, one column per design. */
+export function renderCompare(c: CompareResult, s: Style): string {
+  const { heads, rows, verdict } = compareTable(c);
   const width = heads.map((_, i) =>
     Math.max(heads[i]!.length, ...rows.map((r) => r[i]!.length), ...verdict.map((r) => r[i]!.length)),
   );

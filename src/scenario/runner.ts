@@ -101,8 +101,23 @@ export interface ResultJson {
   fallback_order: string[];
 }
 
+/**
+ * Pages in use on each node over a run, for charts: after boot and after every step, the
+ * node's MemTotal − MemFree (node_read_meminfo(): managed minus free pages of its zones), so
+ * anonymous memory, page cache, hugetlb pools, page tables and the kernel's own pages all
+ * count. Read from the zones' counters: the cost grows with steps × nodes, not with pages.
+ */
+export interface NodeUsage {
+  /** the nodes of the machine with memory, in id order */
+  nodes: number[];
+  /** pages[0]: after boot; pages[i + 1]: after step i; pages[t][j] is the count for nodes[j] */
+  pages: number[][];
+}
+
 export interface RunOutput {
   result: ResultJson;
+  /** pages in use per node after boot and after each step */
+  usage: NodeUsage;
   /** allocation decisions, when run with explain */
   decisions: Array<AllocEvent | ReclaimEvent>;
   /** the final state, for reports */
@@ -173,6 +188,16 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunOutput {
   );
   const steps: StepResult[] = [];
   let ok = true;
+  const usageNodes = sc.machine.nodes
+    .filter((n) => n.memoryBytes > 0)
+    .map((n) => n.id)
+    .sort((a, b) => a - b);
+  const used = () =>
+    usageNodes.map((n) => {
+      const m = k.nodeMeminfo(n);
+      return m.total - m.free;
+    });
+  const usage: NodeUsage = { nodes: usageNodes, pages: [used()] };
   for (const step of sc.steps) {
     k.step = step.index;
     // a child whose fork did not happen (its parent was dead by then) never exists
@@ -197,6 +222,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunOutput {
     if (!recordExpectation(step, r)) ok = false;
     steps.push(r);
     admin?.afterStep(k, step.index);
+    usage.pages.push(used());
   }
   const result: ResultJson = {
     format: "cdmsim-result/1",
@@ -215,7 +241,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunOutput {
   const decisions = k.events.filter(
     (e): e is AllocEvent | ReclaimEvent => e.kind === "alloc" || e.kind === "reclaim",
   );
-  return { result, decisions, kernel: k, scenario: sc };
+  return { result, usage, decisions, kernel: k, scenario: sc };
 }
 
 function finalFiles(k: Kernel): Record<string, FileResult> {
