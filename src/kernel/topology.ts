@@ -18,6 +18,19 @@ export interface NodeSpec {
   kind: NodeKind;
   /** Coherent device memory (designs give it a node state); implies movable. */
   cdm: boolean;
+  /**
+   * Memory performance as seen from the node's nearest CPUs, when the machine's description
+   * gives it (ACPI HMAT through sysfs access classes, or hwloc's memory attributes):
+   * bandwidth in MB/s and latency in nanoseconds. Carried through; placement does not use them.
+   */
+  bandwidthMBps?: number;
+  latencyNs?: number;
+  /**
+   * The kernel's memory tier holding the node (memory_tierN in
+   * /sys/devices/virtual/memory_tiering, mm/memory-tiers.c). Carried through; placement
+   * does not use it.
+   */
+  memoryTier?: number;
 }
 
 export interface MachineSpec {

@@ -62,10 +62,18 @@ export const NodeSchema = z.strictObject({
   movable: z.boolean().optional(),
   kind: z.enum(["dram", "hbm", "gpu", "cxl", "pmem"]).optional(),
   cdm: z.boolean().optional(),
+  /** memory bandwidth from the nearest CPUs in MB/s (ACPI HMAT); carried, not used for placement */
+  bandwidth_mbps: z.number().int().min(0).optional(),
+  /** memory latency from the nearest CPUs in nanoseconds (ACPI HMAT); carried, not used for placement */
+  latency_ns: z.number().int().min(0).optional(),
+  /** the kernel's memory tier of the node (memory_tierN); carried, not used for placement */
+  memory_tier: z.number().int().min(0).optional(),
 });
 
 export const MachineSchema = z.strictObject({
   preset: z.string().optional(),
+  /** a real machine's description: hwloc XML, a sysfs directory or tarball, or `numactl --hardware` text */
+  import: z.string().min(1).optional(),
   /** nodes to mark as coherent device memory (for a preset's nodes) */
   cdm: IdList.optional(),
   nodes: z.array(NodeSchema).min(1).max(1024).optional(),
