@@ -21,7 +21,8 @@ import { loadScenario, ScenarioError } from "../scenario/loader.js";
 import { bootScenario, resolveDesign, runScenario } from "../scenario/runner.js";
 import { scenarioJsonSchema } from "../scenario/schema.js";
 import type { Scenario } from "../scenario/types.js";
-import { getPreset, presetIds } from "../topology-io/presets.js";
+import { TopologyImportError, topoSource } from "../topology-io/import.js";
+import { presetIds } from "../topology-io/presets.js";
 
 interface OptionDef {
   flags: string;
@@ -139,9 +140,10 @@ function runFiles(files: string[], opts: RunFlags): number {
 function topo(source: string, opts: { json?: boolean; zones?: boolean; design?: string }): number {
   let k: Kernel;
   let machine: MachineSpec;
-  const preset = getPreset(source);
-  if (preset) {
-    machine = preset.machine;
+  const given = topoSource(source);
+  if (given) {
+    machine = given.machine;
+    for (const note of given.notes ?? []) process.stderr.write(`cdmsim: ${source}: ${note}\n`);
     k = new Kernel(machine, { design: resolveDesign(opts.design ?? "mainline") });
   } else if (existsSync(source)) {
     const sc = loadScenario(source);
@@ -313,7 +315,10 @@ export function buildProgram(setStatus: (n: number) => void): Command {
     program
       .command("topo")
       .description("show a machine as `numactl --hardware` does, with the kernel's fallback order")
-      .argument("<source>", `a scenario file or a preset (${presetIds().join(", ")})`),
+      .argument(
+        "<source>",
+        `a scenario file, a preset (${presetIds().join(", ")}), or a machine to import: hwloc XML, a sysfs directory or tarball, numactl --hardware text`,
+      ),
     "topo",
   ).action((source: string, opts) => setStatus(topo(source, opts)));
   addOptions(
@@ -355,6 +360,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof ScenarioError) {
       process.stderr.write(`cdmsim: invalid scenario\n${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof TopologyImportError) {
+      process.stderr.write(`cdmsim: cannot import the machine\n${e.message}\n`);
       return 2;
     }
     if (e instanceof KnownDifferencesError) {

@@ -7,10 +7,12 @@
  * - XML whose root element is <topology> → hwloc XML;
  * - text with "available: N nodes" or "node distances:" → numactl --hardware output.
  */
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import type { MachineSpec } from "../kernel/topology.js";
 import { type ImportResult, MAX_INPUT_BYTES, TopologyImportError } from "./common.js";
 import { importHwlocXml, looksLikeHwloc } from "./hwloc.js";
 import { importNumactlText, looksLikeNumactl } from "./numactl-text.js";
+import { getPreset } from "./presets.js";
 import { diskTree, findDiskRoot, findTarRoot, importSysfs, tarTree } from "./sysfs.js";
 import { decompress, readTar } from "./tar.js";
 
@@ -101,4 +103,17 @@ export function importMachine(path: string, shown: string = path): ImportResult 
     "",
     'not a machine description: expected hwloc XML (<topology>), numactl --hardware text ("available: N nodes"), a sysfs directory or a tarball of one',
   );
+}
+
+/**
+ * What `cdmsim topo SOURCE` names, when it is not a scenario: a preset id, or a file or
+ * directory to import (anything but a .yaml, .yml or .json file). Undefined for a scenario
+ * file or a path that does not exist.
+ */
+export function topoSource(source: string): { machine: MachineSpec; notes?: string[] } | undefined {
+  const preset = getPreset(source);
+  if (preset) return { machine: preset.machine };
+  if (!existsSync(source)) return undefined;
+  if (statSync(source).isDirectory() || !/\.(ya?ml|json)$/i.test(source)) return importMachine(source);
+  return undefined;
 }

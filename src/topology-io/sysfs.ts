@@ -335,8 +335,11 @@ export function importSysfs(tree: FileTree, file: string, format: "sysfs" | "sys
   const rows: number[][] = [];
   let haveDistances = true;
   for (const id of online) {
+    if (!tree.list(`${NODE_DIR}/node${id}`))
+      fail(c, NODE_DIR, `node ${id} is online but has no node${id} directory`);
+  }
+  for (const id of online) {
     const dir = `${NODE_DIR}/node${id}`;
-    if (!tree.list(dir)) fail(c, NODE_DIR, `node ${id} is online but has no node${id} directory`);
     let cpus = readList(c, `${dir}/cpulist`, MAX_CPUS, "cpu");
     if (cpus === undefined) {
       const map = tree.read(`${dir}/cpumap`);
