@@ -4,10 +4,19 @@
  * test/baselines/topo/ (UPDATE_BASELINES=1 rewrites them). Damaged input of each format is
  * refused with a message naming the file, the place and what was expected.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Kernel } from "../../src/kernel/kernel.js";
 import type { MachineSpec } from "../../src/kernel/topology.js";
@@ -18,6 +27,7 @@ import { resolveDesign, runScenario } from "../../src/scenario/runner.js";
 import { importHwlocXml, parseHwlocBitmap } from "../../src/topology-io/hwloc.js";
 import { type ImportResult, importMachine, TopologyImportError } from "../../src/topology-io/import.js";
 import { importNumactlText } from "../../src/topology-io/numactl-text.js";
+import { findTarRoot, importSysfs, tarTree } from "../../src/topology-io/sysfs.js";
 import { decompress, readTar } from "../../src/topology-io/tar.js";
 import { makeTar, paxRecord, smallSysfs } from "../helpers/tar.js";
 
@@ -489,6 +499,64 @@ describe("machine: {import: PATH} in a scenario", () => {
   it("import excludes preset, nodes and distances", () => {
     expect(() => parseScenario("machine:\n  import: x.xml\n  preset: two-socket\n", "s.yaml")).toThrow(
       /machine\.preset: `preset` and `import` exclude each other/,
+    );
+  });
+});
+
+describe("bounds and robustness", () => {
+  it("a file above 64 MiB is refused before it is read", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cdmsim-big-"));
+    const f = join(dir, "big.xml");
+    writeFileSync(f, "");
+    truncateSync(f, 64 * 1024 * 1024 + 1);
+    expect(importError(() => importMachine(f))).toBe(
+      `${f}: the file is 67108865 bytes, larger than the 67108864 bytes allowed`,
+    );
+  });
+  it("bzip2 data that unpacks past the limit stops there", () => {
+    const buf = readFileSync(join(FIX, "nvidiagpunumanodes.tar.bz2"));
+    expect(() => decompress(buf, "n.tar.bz2", 100_000)).toThrow(
+      /n\.tar\.bz2: bzip2 data: unpacks to more than 100000 bytes/,
+    );
+    const flipped = Buffer.from(buf);
+    flipped[buf.length >> 1] ^= 0x55;
+    expect(importBytes("f.tar.bz2", flipped)).toMatch(/f\.tar\.bz2: bzip2 data: is damaged/);
+  });
+  it("damaged copies of every fixture import or are refused with a TopologyImportError", () => {
+    const texts = [
+      ...readdirSync(FIX).filter((f) => f.endsWith(".xml")),
+      "numactl/ac922.txt",
+      "numactl/numactl-2.0.3-sparse.txt",
+    ];
+    const tar = decompress(readFileSync(join(FIX, "fakeheteromemtiers.tar.bz2")), "t");
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: texts.length }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.boolean(),
+        (k, at, byte, cut) => {
+          const file = k === texts.length ? undefined : texts[k]!;
+          const data = file === undefined ? Buffer.from(tar) : readFileSync(join(FIX, file));
+          const pos = Math.floor(at * (data.length - 1));
+          const damaged = cut
+            ? data.subarray(0, pos)
+            : (() => {
+                data[pos] = byte;
+                return data;
+              })();
+          try {
+            if (file === undefined) {
+              const entries = readTar(damaged, "t.tar");
+              importSysfs(tarTree(entries, findTarRoot(entries, "t.tar")), "t.tar", "sysfs-tar");
+            } else if (file.endsWith(".xml")) importHwlocXml(damaged.toString("utf8"), file);
+            else importNumactlText(damaged.toString("utf8"), file);
+          } catch (e) {
+            if (!(e instanceof TopologyImportError)) throw e;
+          }
+        },
+      ),
+      { numRuns: 300, seed: 20261126 },
     );
   });
 });
