@@ -42,7 +42,7 @@ import {
   parseIntIn,
   TopologyImportError,
 } from "./common.js";
-import type { TarEntry } from "./tar.js";
+import { normalise, type TarEntry } from "./tar.js";
 
 const NODE_DIR = "sys/devices/system/node";
 /** A sysfs attribute is at most a page; a captured file larger than this is not one. */
@@ -113,7 +113,7 @@ export function tarTree(entries: ReadonlyMap<string, TarEntry>, prefix: string):
     let e = entries.get(prefix + p);
     // a hard link's data is its target's
     for (let hops = 0; e?.type === "hardlink" && e.linkname !== undefined && hops < 8; hops++) {
-      e = entries.get(e.linkname.replace(/^\.\//, ""));
+      e = entries.get(normalise(e.linkname));
     }
     return e;
   };

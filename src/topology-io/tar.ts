@@ -138,7 +138,8 @@ function paxRecords(data: Buffer, file: string, where: string): Map<string, stri
   return out;
 }
 
-function normalise(name: string): string {
+/** A member path without "./", leading or trailing slashes, or doubled slashes. */
+export function normalise(name: string): string {
   let n = name.replace(/\\/g, "/");
   while (n.startsWith("./")) n = n.slice(2);
   n = n.replace(/^\/+/, "").replace(/\/+$/, "").replace(/\/+/g, "/");
@@ -168,8 +169,13 @@ export function readTar(buf: Buffer, file: string): Map<string, TarEntry> {
         `header checksum ${stored} does not match ${sum}: not a tar archive, or damaged`,
       );
     }
-    const size = octal(h, 124, 12, file, where, "size");
     const type = String.fromCharCode(h[156]!);
+    // a pax "size" record stands for a size the octal field cannot hold
+    const paxSize = type !== "x" && type !== "g" ? pax?.get("size") : undefined;
+    if (paxSize !== undefined && !/^\d{1,15}$/.test(paxSize)) {
+      throw new TopologyImportError(file, where, `pax size "${clip(paxSize)}" is not a byte count`);
+    }
+    const size = paxSize !== undefined ? Number(paxSize) : octal(h, 124, 12, file, where, "size");
     const dataStart = off + BLOCK;
     const dataEnd = dataStart + size;
     if (dataEnd > buf.length) {

@@ -335,6 +335,28 @@ describe("damaged sysfs trees and tarballs", () => {
       /cpu 3 is in node 0 and in node 1/,
     );
   });
+  it("a cpumap that is not a bitmap (when cpulist is absent)", () => {
+    expect(
+      sysfsTarError((m) => {
+        const i = m.findIndex((x) => x.name.endsWith("node1/cpulist"));
+        m.splice(i, 1, { name: "box/sys/devices/system/node/node1/cpumap", data: "000000f0,zz\n" });
+      }),
+    ).toBe(
+      '<dir>/m.tar: tar member box/sys/devices/system/node/node1/cpumap: expected a cpu mask of 32-bit hex words such as "00000000,000000ff", got "000000f0,zz"',
+    );
+    const ok = smallSysfs();
+    ok.splice(
+      ok.findIndex((x) => x.name.endsWith("node1/cpulist")),
+      1,
+      {
+        name: "box/sys/devices/system/node/node1/cpumap",
+        data: "00000000,000000f0\n",
+      },
+    );
+    const dir = mkdtempSync(join(tmpdir(), "cdmsim-map-"));
+    writeFileSync(join(dir, "m.tar"), makeTar(ok));
+    expect(importMachine(join(dir, "m.tar")).machine.nodes[1]!.cpus).toEqual([4, 5, 6, 7]);
+  });
   it("an online node without its directory", () => {
     expect(sysfsTarError((m) => setFile(m, "online", "0-3\n"))).toBe(
       "<dir>/m.tar: tar member box/sys/devices/system/node: node 3 is online but has no node3 directory",
