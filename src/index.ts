@@ -20,4 +20,8 @@ export type { MappingResult, ResultJson, RunOptions, RunOutput, StepResult } fro
 export { bootScenario, runScenario } from "./scenario/runner.js";
 export { scenarioJsonSchema } from "./scenario/schema.js";
 export type { Scenario, Step } from "./scenario/types.js";
+export { importHwlocXml } from "./topology-io/hwloc.js";
+export type { ImportFormat, ImportResult } from "./topology-io/import.js";
+export { importMachine, TopologyImportError } from "./topology-io/import.js";
+export { importNumactlText } from "./topology-io/numactl-text.js";
 export { getPreset, presetIds } from "./topology-io/presets.js";
