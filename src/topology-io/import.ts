@@ -61,7 +61,7 @@ export function importMachine(path: string, shown: string = path): ImportResult 
     // readSource says why
   }
   if (isDir) {
-    const root = findDiskRoot(path);
+    const root = findDiskRoot(path, shown);
     if (!root) {
       throw new TopologyImportError(
         shown,

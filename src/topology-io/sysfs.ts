@@ -151,8 +151,11 @@ export function findTarRoot(entries: ReadonlyMap<string, TarEntry>, file: string
   return best;
 }
 
-/** The directory holding `sys/` for a directory the user named, or undefined. */
-export function findDiskRoot(dir: string): string | undefined {
+/**
+ * The directory holding `sys/` for a directory the user named (that directory, its `sys/`,
+ * the node directory itself, or one subdirectory holding such a tree), or undefined.
+ */
+export function findDiskRoot(dir: string, shown: string = dir): string | undefined {
   const isNodeDir = (d: string) => {
     try {
       return statSync(join(d, "online")).isFile() || readdirSync(d).some((n) => /^node\d+$/.test(n));
@@ -164,14 +167,22 @@ export function findDiskRoot(dir: string): string | undefined {
   if (isNodeDir(join(abs, NODE_DIR))) return abs;
   if (isNodeDir(join(abs, "devices/system/node"))) return resolve(abs, "..");
   if (abs.endsWith(`/${NODE_DIR}`) && isNodeDir(abs)) return resolve(abs, "../../../..");
+  let subs: string[];
   try {
-    for (const sub of readdirSync(abs).sort()) {
-      if (isNodeDir(join(abs, sub, NODE_DIR))) return join(abs, sub);
-    }
+    subs = readdirSync(abs)
+      .sort()
+      .filter((sub) => isNodeDir(join(abs, sub, NODE_DIR)));
   } catch {
     return undefined;
   }
-  return undefined;
+  if (subs.length > 1) {
+    throw new TopologyImportError(
+      shown,
+      "",
+      `holds several sysfs trees (${subs.join(", ")}): name one of them`,
+    );
+  }
+  return subs.length ? join(abs, subs[0]!) : undefined;
 }
 
 interface Ctx {

@@ -220,6 +220,18 @@ describe("sysfs trees: directories, tarballs, compression, tar forms", () => {
     // the node directory itself, and sys/
     expect(importMachine(join(dir, "sys/devices/system/node")).machine).toEqual(fromDir.machine);
     expect(importMachine(join(dir, "sys")).machine).toEqual(fromDir.machine);
+    // the parent of the tree, and a parent of two trees
+    const outer = mkdtempSync(join(tmpdir(), "cdmsim-outer-"));
+    for (const sub of ["a", "b"]) {
+      for (const m of smallSysfs(`${sub}/`)) {
+        mkdirSync(dirname(join(outer, m.name)), { recursive: true });
+        writeFileSync(join(outer, m.name), m.data ?? "");
+      }
+    }
+    expect(importMachine(join(outer, "a")).machine).toEqual(fromDir.machine);
+    expect(importError(() => importMachine(outer, "outer"))).toBe(
+      "outer: holds several sysfs trees (a, b): name one of them",
+    );
 
     const long = `${"x".repeat(120)}/`;
     const tar = makeTar(smallSysfs(long));
