@@ -3,7 +3,8 @@
  * reader.
  *
  * - a directory → a sysfs tree (a captured copy, or /sys);
- * - .tar, .tar.gz, .tgz, .tar.bz2, .tbz2 (or gzip/bzip2/tar content) → a sysfs tarball;
+ * - .tar, .tar.gz, .tgz, .tar.bz2, .tbz2 (or tar content, compressed or not) → a sysfs tarball;
+ * - a gzip- or bzip2-compressed XML or text file is read as the file it holds;
  * - XML whose root element is <topology> → hwloc XML;
  * - text with "available: N nodes" or "node distances:" → numactl --hardware output.
  */
@@ -73,7 +74,7 @@ export function importMachine(path: string, shown: string = path): ImportResult 
   }
   const raw = readSource(path);
   const data = decompress(raw, shown);
-  if (TAR_NAME.test(path) || data !== raw || isTar(data)) {
+  if (TAR_NAME.test(path) || isTar(data)) {
     if (!isTar(data)) {
       throw new TopologyImportError(
         shown,
@@ -84,6 +85,14 @@ export function importMachine(path: string, shown: string = path): ImportResult 
     const entries = readTar(data, shown);
     const prefix = findTarRoot(entries, shown);
     return importSysfs(tarTree(entries, prefix), shown, "sysfs-tar");
+  }
+  // a compressed XML or text file
+  if (data.length > MAX_INPUT_BYTES) {
+    throw new TopologyImportError(
+      shown,
+      "",
+      `unpacks to ${data.length} bytes, more than the ${MAX_INPUT_BYTES} bytes allowed`,
+    );
   }
   if (data.includes(0)) {
     throw new TopologyImportError(
