@@ -179,6 +179,41 @@ describe("cdmsim topo, schema, demo", () => {
     expect(r.stderr).toContain("Allowed choices are numactl, yaml, json, svg, fallback");
   });
 
+  it("topo imports a real machine: a sysfs tarball, hwloc XML, numactl text", () => {
+    const r = cdmsim("topo", "test/fixtures/topology/nvidiagpunumanodes.tar.bz2");
+    expect(r.status).toBe(0);
+    expect(r.stdout.split("\n")[0]).toBe("available: 8 nodes (0,8,250-255)");
+    expect(r.stdout).toContain("node 250 cpus:\nnode 250 size: 15360 MB\n");
+    expect(r.stdout).toContain("   0:   10   40   80   80   80   80   80   80 \n");
+    expect(r.stdout).toContain("Fallback order for Node 250: ");
+    const x = cdmsim("topo", "test/fixtures/topology/fakeheterodistances.xml", "--json");
+    expect(x.status).toBe(0);
+    expect(JSON.parse(x.stdout).distances[0]).toEqual([10, 16, 16, 22, 16, 22, 16, 22]);
+    expect(x.stderr).toContain("distances2hetero");
+    const t = cdmsim("topo", "test/fixtures/topology/numactl/ac922.txt");
+    expect(t.status).toBe(0);
+    expect(t.stdout.split("\n")[0]).toBe("available: 8 nodes (0,8,250-255)");
+  });
+
+  it("topo on a damaged machine file exits 2 with file, place and what was expected, no stack trace", () => {
+    const r = cdmsim("topo", "test/fixtures/topology/numactl/numactl-0.8-no-cpus.txt");
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      'cdmsim: cannot import the machine\ntest/fixtures/topology/numactl/numactl-0.8-no-cpus.txt: line 2: no "node N cpus:" lines (numactl before 0.9 did not print them): the CPUs of the nodes are unknown; add a line "node N cpus: 0 1 ..." for each node\n',
+    );
+    const x = cdmsim("topo", "test/fixtures/topology/README.md");
+    expect(x.status).toBe(2);
+    expect(x.stderr).toContain("README.md: not a machine description");
+    expect(x.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("a scenario's machine.import runs", () => {
+    const r = cdmsim("run", "test/fixtures/topology/ac922-import.yaml");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("Result: ok");
+  });
+
   it("schema prints a JSON Schema", () => {
     const r = cdmsim("schema");
     expect(r.status).toBe(0);

@@ -23,7 +23,8 @@ import { bootScenario, resolveDesign, runScenario } from "../scenario/runner.js"
 import { scenarioJsonSchema } from "../scenario/schema.js";
 import type { Scenario } from "../scenario/types.js";
 import { exportTopology, TOPO_FORMATS, type TopoFormat } from "../topology-io/export.js";
-import { getPreset, presetIds } from "../topology-io/presets.js";
+import { TopologyImportError, topoSource } from "../topology-io/import.js";
+import { presetIds } from "../topology-io/presets.js";
 import { checkWritable, fsMessage, writeFileAtomic } from "./files.js";
 
 interface OptionDef {
@@ -163,9 +164,10 @@ function topo(
   }
   let k: Kernel;
   let machine: MachineSpec;
-  const preset = getPreset(source);
-  if (preset) {
-    machine = preset.machine;
+  const given = topoSource(source);
+  if (given) {
+    machine = given.machine;
+    for (const note of given.notes ?? []) process.stderr.write(`cdmsim: ${source}: ${note}\n`);
     k = new Kernel(machine, { design: resolveDesign(opts.design ?? "mainline") });
   } else if (existsSync(source)) {
     const sc = loadScenario(source);
@@ -364,7 +366,10 @@ export function buildProgram(setStatus: (n: number) => void): Command {
       .description(
         "show a machine as `numactl --hardware` does, with the kernel's fallback order, or write it in one format (--format)",
       )
-      .argument("<source>", `a scenario file or a preset (${presetIds().join(", ")})`),
+      .argument(
+        "<source>",
+        `a scenario file, a preset (${presetIds().join(", ")}), or a machine to import: hwloc XML, a sysfs directory or tarball, numactl --hardware text`,
+      ),
     "topo",
   ).action((source: string, opts) => setStatus(topo(source, opts)));
   addOptions(
@@ -406,6 +411,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof ScenarioError) {
       process.stderr.write(`cdmsim: invalid scenario\n${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof TopologyImportError) {
+      process.stderr.write(`cdmsim: cannot import the machine\n${e.message}\n`);
       return 2;
     }
     if (e instanceof KnownDifferencesError) {

@@ -23,6 +23,19 @@ export interface NodeSpec {
    * later with memory_online); only for a movable node. Absent means online.
    */
   online?: boolean;
+  /**
+   * Memory performance as seen from the node's nearest CPUs, when the machine's description
+   * gives it (ACPI HMAT through sysfs access classes, or hwloc's memory attributes):
+   * bandwidth in MB/s and latency in nanoseconds. Carried through; placement does not use them.
+   */
+  bandwidthMBps?: number;
+  latencyNs?: number;
+  /**
+   * The abstract distance of the node's memory type (mm/memory-tiers.c), as a driver
+   * registers it (dax/kmem, CXL); absent: default_dram_type's MEMTIER_ADISTANCE_DRAM. It
+   * decides the node's memory tier and the demotion targets.
+   */
+  adistance?: number;
 }
 
 export interface MachineSpec {

@@ -3,6 +3,8 @@
  * syscall arguments, the machine (with presets), cgroups and tasks, and every check a
  * schema cannot express. Errors name the field; the loader adds file, line and column.
  */
+
+import { dirname, resolve } from "node:path";
 import { designIds, getDesign } from "../designs/index.js";
 import {
   MADV_DONTNEED,
@@ -22,6 +24,7 @@ import { GFP_SYMBOLS } from "../kernel/gfp.js";
 import { MODELLED_ADVICE, VALID_ADVICE } from "../kernel/madvise.js";
 import { parseList } from "../kernel/nodemask.js";
 import type { MachineSpec, NodeSpec } from "../kernel/topology.js";
+import { importMachine, TopologyImportError } from "../topology-io/import.js";
 import { getPreset, presetIds } from "../topology-io/presets.js";
 import type { ExpectInput, ScenarioInput, StepInput } from "./schema.js";
 import type {
@@ -194,9 +197,30 @@ function compileExpect(e: ExpectInput | undefined, path: Path): Expectation | un
   return { ret, errno, oom, out };
 }
 
-function compileMachine(input: ScenarioInput["machine"]): MachineSpec {
+/** `machine: {import: PATH}`: the machine of a real machine's file, PATH relative to the scenario. */
+function importedMachine(input: ScenarioInput["machine"], fileName: string | undefined): MachineSpec {
+  const other = (["preset", "nodes", "distances"] as const).find((k) => input[k] !== undefined);
+  if (other) {
+    throw new FieldError(
+      ["machine", other],
+      `\`${other}\` and \`import\` exclude each other: an imported machine comes whole from its file (\`cdm:\` may mark its nodes)`,
+    );
+  }
+  const path = input.import!;
+  const full = fileName ? resolve(dirname(fileName), path) : resolve(path);
+  try {
+    return importMachine(full, path).machine;
+  } catch (e) {
+    if (e instanceof TopologyImportError) throw new FieldError(["machine", "import"], e.message);
+    throw e;
+  }
+}
+
+function compileMachine(input: ScenarioInput["machine"], fileName?: string): MachineSpec {
   let base: MachineSpec | undefined;
-  if (input.preset !== undefined) {
+  if (input.import !== undefined) {
+    base = importedMachine(input, fileName);
+  } else if (input.preset !== undefined) {
     const p = getPreset(input.preset);
     if (!p) {
       throw new FieldError(
@@ -227,12 +251,15 @@ function compileMachine(input: ScenarioInput["machine"]): MachineSpec {
         kind: n.kind ?? (n.cdm ? "gpu" : "dram"),
         cdm: Boolean(n.cdm),
         ...(n.online === false ? { online: false } : {}),
+        ...(n.bandwidth_mbps !== undefined && { bandwidthMBps: n.bandwidth_mbps }),
+        ...(n.latency_ns !== undefined && { latencyNs: n.latency_ns }),
+        ...(n.adistance !== undefined && { adistance: n.adistance }),
       };
     });
   } else if (base) {
     nodes = [...base.nodes];
   } else {
-    throw new FieldError(["machine"], "the machine needs `nodes` or a `preset`");
+    throw new FieldError(["machine"], "the machine needs `nodes`, a `preset` or an `import`");
   }
   if (input.cdm !== undefined) {
     // mark nodes (a preset's, typically) as coherent device memory: movable, as `cdm: true`
@@ -349,7 +376,7 @@ function fileSize(v: number | string, at: Path): bigint {
 }
 
 export function compileScenario(input: ScenarioInput, fileName?: string): Scenario {
-  const machine = compileMachine(input.machine);
+  const machine = compileMachine(input.machine, fileName);
   const memNodes = new Set(machine.nodes.filter((n) => n.memoryBytes > 0).map((n) => n.id));
   const allCpus = new Set(machine.nodes.flatMap((n) => n.cpus));
 

@@ -64,10 +64,18 @@ export const NodeSchema = z.strictObject({
   cdm: z.boolean().optional(),
   /** false: movable memory present but offline at boot, onlined later by memory_online */
   online: z.boolean().optional(),
+  /** memory bandwidth from the nearest CPUs in MB/s (ACPI HMAT); carried, not used for placement */
+  bandwidth_mbps: z.number().int().min(0).optional(),
+  /** memory latency from the nearest CPUs in nanoseconds (ACPI HMAT); carried, not used for placement */
+  latency_ns: z.number().int().min(0).optional(),
+  /** the abstract distance of the node's memory type (memory tiers); default 576, DRAM's */
+  adistance: z.number().int().min(0).max(65535).optional(),
 });
 
 export const MachineSchema = z.strictObject({
   preset: z.string().optional(),
+  /** a real machine's description: hwloc XML, a sysfs directory or tarball, or `numactl --hardware` text */
+  import: z.string().min(1).optional(),
   /** nodes to mark as coherent device memory (for a preset's nodes) */
   cdm: IdList.optional(),
   /** movable nodes whose memory is offline at boot (for a preset's nodes), as `online: false` */

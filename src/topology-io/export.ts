@@ -41,6 +41,8 @@ type NodeField = keyof typeof NodeSchema.shape;
 const WRITE_AS: Partial<Record<NodeField, (n: NodeSpec) => unknown>> = {
   cpus: (n) => formatNodeList([...n.cpus].sort((a, b) => a - b)),
   memory: (n) => formatSize(n.memoryBytes),
+  bandwidth_mbps: (n) => n.bandwidthMBps,
+  latency_ns: (n) => n.latencyNs,
 };
 
 /** The scenario keys of a node with their values, in the order of NodeSchema. */

@@ -255,6 +255,9 @@ describe("the YAML machine block", () => {
       kind: "cxl",
       cdm: true,
       online: false,
+      bandwidthMBps: 20000,
+      latencyNs: 250,
+      adistance: 832,
     };
     expect(Object.keys(nodeInput(n))).toEqual(Object.keys(NodeSchema.shape));
     expect(nodeInput(n)).toEqual({
@@ -265,6 +268,9 @@ describe("the YAML machine block", () => {
       kind: "cxl",
       cdm: true,
       online: false,
+      bandwidth_mbps: 20000,
+      latency_ns: 250,
+      adistance: 832,
     });
   });
 
