@@ -19,7 +19,8 @@ import type { MachineSpec } from "./topology.js";
 import { Topology } from "./topology.js";
 import { KernelVersion } from "./version.js";
 import { layoutZones, type Zone } from "./zone.js";
-import { buildAllZonelists, fallbackOrderLine, type Zonelists } from "./zonelist.js";
+import { buildAllZonelists, fallbackOrderLine, type ZonelistInput, type Zonelists } from "./zonelist.js";
+import { MEMTIER_ADISTANCE_DRAM, type MemoryTiers, memoryTiers } from "./memory-tiers.js";
 
 export interface NumaStat {
   numa_hit: number;
@@ -200,6 +201,8 @@ export class Kernel {
   nCpu!: Nodemask;
   zonelists!: Map<number, Zonelists>;
   policyZone!: 0 | 1 | 2 | 3;
+  /** node_load[] as the last build_all_zonelists() left it */
+  nodeLoad: ReadonlyMap<number, number> = new Map();
   readonly root: Cpuset;
   readonly cgroups = new Map<string, Cpuset>();
   /** cpusets_insane_config_key */
@@ -313,22 +316,40 @@ export class Kernel {
     this.online = Nodemask.from(online);
   }
 
+  /** What the zonelist functions read: the possible nodes, N_MEMORY, distances, CPUs, zones. */
+  private zonelistInput(): ZonelistInput {
+    return {
+      possible: this.topo.nodeIds,
+      memory: this.nMemory,
+      distance: (a, b) => this.topo.distance(a, b),
+      hasCpus: (n) => this.topo.hasCpus(n),
+      zonesOf: (n) => this.zones.get(n) ?? [],
+    };
+  }
+
   /** build_all_zonelists() */
   buildZonelists(): void {
     const hook = this.design.hooks.zonelistSkip;
     const built = buildAllZonelists(
-      {
-        possible: this.topo.nodeIds,
-        memory: this.nMemory,
-        distance: (a, b) => this.topo.distance(a, b),
-        hasCpus: (n) => this.topo.hasCpus(n),
-        zonesOf: (n) => this.zones.get(n) ?? [],
-      },
+      this.zonelistInput(),
       hook ? (local, node) => hook(local, node, this.designCtx) : undefined,
     );
     this.zonelists = built.lists;
     this.policyZone = built.policyZone;
+    this.nodeLoad = built.nodeLoad;
     this.allocEnvCache = undefined;
+  }
+
+  /**
+   * The memory tiers and demotion targets (mm/memory-tiers.c), as the last hotplug event
+   * left them: a function of N_MEMORY, the nodes' memory types and node_load[].
+   */
+  memoryTiers(): MemoryTiers {
+    return memoryTiers(
+      this.zonelistInput(),
+      (n) => this.topo.node(n).adistance ?? MEMTIER_ADISTANCE_DRAM,
+      this.nodeLoad,
+    );
   }
 
   /** The kernel's last "Fallback order for Node N:" lines. */

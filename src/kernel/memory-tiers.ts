@@ -103,3 +103,12 @@ export function readMemoryTiering(t: MemoryTiers, path: string): string | undefi
   const tier = t.tiers.find((x) => x.id === Number(m[1]));
   return tier ? `${formatNodeList(tier.nodes.ids())}\n` : undefined;
 }
+
+/** The `memory_tiers` step's out: tier id → nodes, node → demotion targets, the top-tier nodes. */
+export function memoryTiersOut(t: MemoryTiers): Record<string, unknown> {
+  return {
+    tiers: Object.fromEntries(t.tiers.map((x) => [String(x.id), x.nodes.toString()])),
+    demotion: Object.fromEntries([...t.demotion].map(([n, m]) => [String(n), m.toString()])),
+    toptier: t.topTier.toString(),
+  };
+}

@@ -4,6 +4,7 @@
  * (drivers/base/node.c), and the fallback order lines of build_zonelists().
  */
 
+import { readMemoryTiering } from "./memory-tiers.js";
 import { extentNodeCounts, PG_ANON, PG_DIRTY, ZERO_PAGE } from "./extents.js";
 import { nodeMeminfo } from "./filesys.js";
 import { HPAGE_PAGES, hugetlbNodeMeminfo, hugetlbRead } from "./hugetlb.js";
@@ -94,6 +95,10 @@ export function readSysNode(k: Kernel, path: string): string | undefined {
   const base = "/sys/devices/system/node/";
   const huge = hugetlbRead(k, path);
   if (huge !== undefined) return huge;
+  const tiers = readMemoryTiering(k.memoryTiers(), path);
+  if (tiers !== undefined) return tiers;
+  // numa_demotion_enabled_show(); demotion is off by default and not modelled
+  if (path === "/sys/kernel/mm/numa/demotion_enabled") return "false\n";
   if (!path.startsWith(base)) return undefined;
   const rest = path.slice(base.length);
   const states: Record<string, readonly number[]> = {

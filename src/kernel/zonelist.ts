@@ -32,6 +32,8 @@ export interface BuiltZonelists {
   lists: Map<number, Zonelists>;
   /** policy_zone: the highest populated zone type other than ZONE_MOVABLE (check_highest_zone) */
   policyZone: ZoneType;
+  /** node_load[] as the build leaves it (establish_demotion_targets() reads it) */
+  nodeLoad: ReadonlyMap<number, number>;
 }
 
 /**
@@ -43,7 +45,7 @@ export interface BuiltZonelists {
 export function findNextBestNode(
   node: number,
   used: Set<number>,
-  nodeLoad: Map<number, number>,
+  nodeLoad: ReadonlyMap<number, number>,
   input: ZonelistInput,
 ): number {
   if (!used.has(node)) {
@@ -116,7 +118,7 @@ export function buildAllZonelists(
     const nofallback = buildZonerefsNode(input.zonesOf(local), highest);
     lists.set(local, { order, fallback, nofallback });
   }
-  return { lists, policyZone: highest.zone };
+  return { lists, policyZone: highest.zone, nodeLoad };
 }
 
 /** The kernel's log line: pr_info("Fallback order for Node %d: ") then "%d " per node. */

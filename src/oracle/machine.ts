@@ -3,6 +3,7 @@
  * movable (hot-plugged) nodes as pc-dimm devices onlined movable, CPU-less nodes kept in
  * the ACPI tables by a hot-pluggable (absent) CPU, and the SLIT.
  */
+import { MEMTIER_ADISTANCE_DRAM } from "../kernel/memory-tiers.js";
 import type { MachineSpec } from "../kernel/topology.js";
 
 const MiB = 1024 * 1024;
@@ -23,6 +24,9 @@ export interface GuestMachine {
 
 /** Why this machine cannot be booted, or undefined. */
 export function unbootable(m: MachineSpec): string | undefined {
+  // every guest node is DRAM to the kernel: no driver registers another memory type
+  const typed = m.nodes.find((n) => n.adistance !== undefined && n.adistance !== MEMTIER_ADISTANCE_DRAM);
+  if (typed) return `node ${typed.id} has a memory type of its own (adistance ${typed.adistance})`;
   const ids = m.nodes.map((n) => n.id).sort((a, b) => a - b);
   if (ids.length > QEMU_MAX_NODES || ids.some((id) => id >= QEMU_MAX_NODES)) {
     return `node ids above ${QEMU_MAX_NODES - 1} (QEMU's limit)`;

@@ -91,7 +91,7 @@ export function diskBytes(scenarios: readonly Scenario[]): number {
 }
 
 /** Ops only the model can run (no user-space equivalent). */
-const MODEL_ONLY: ReadonlySet<string> = new Set(["kalloc", "device_migrate"]);
+const MODEL_ONLY: ReadonlySet<string> = new Set(["kalloc", "device_migrate", "memory_tiers"]);
 
 /** Why the scenario cannot run on the real kernel, or undefined. */
 export function skipReason(sc: Scenario): string | undefined {

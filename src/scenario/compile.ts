@@ -763,6 +763,8 @@ function compileStep(
       return { op: "cat", path: s.path };
     case "fallback_order":
       return { op: "fallback_order" };
+    case "memory_tiers":
+      return { op: "memory_tiers" };
     case "fork":
       return { op: "fork", child: s.child };
     case "madvise": {

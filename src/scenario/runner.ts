@@ -33,6 +33,7 @@ import { madvise } from "../kernel/madvise.js";
 import { getTaskPolicy, mpolToStr } from "../kernel/mempolicy.js";
 import { migratePages, movePages } from "../kernel/migrate.js";
 import { Nodemask } from "../kernel/nodemask.js";
+import { memoryTiersOut } from "../kernel/memory-tiers.js";
 import { numaMaps, readSysNode } from "../kernel/procfs.js";
 import {
   pagesOut,
@@ -402,6 +403,8 @@ function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>):
     }
     case "fallback_order":
       return { ret: 0, errno: null, out: { lines: k.fallbackOrderLines() } };
+    case "memory_tiers":
+      return { ret: 0, errno: null, out: memoryTiersOut(k.memoryTiers()) };
     case "fork":
       return sysFork(k, task, step.child);
     case "exit":

@@ -223,6 +223,7 @@ export const StepSchema = z.discriminatedUnion("op", [
     ...common,
   }),
   z.strictObject({ op: z.literal("cat"), path: z.string(), ...common }),
+  z.strictObject({ op: z.literal("memory_tiers"), ...common }),
   z.strictObject({
     op: z.literal("fork"),
     child: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, {

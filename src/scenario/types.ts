@@ -71,6 +71,7 @@ export type Step = StepBase &
     | { op: "sysfs_write"; path: string; value: string }
     | { op: "cat"; path: string }
     | { op: "fallback_order" }
+    | { op: "memory_tiers" }
     | { op: "fork"; child: string }
     | { op: "move_pages"; pid: PidExpr; runs: MovePagesRun[]; query: boolean; flags: bigint }
     | { op: "migrate_pages"; pid: PidExpr; from: NodesExpr; to: NodesExpr; maxnode: bigint }
