@@ -21,7 +21,7 @@ import { cpusetHotplug } from "./cgroupfs.js";
 import { NUMA_NO_NODE, PAGE_SIZE, ZONE_MOVABLE, ZONE_NORMAL } from "./constants.js";
 import { ZERO_PAGE } from "./extents.js";
 import { __GFP_HIGHMEM, __GFP_MOVABLE, __GFP_RETRY_MAYFAIL, GFP_USER } from "./gfp.js";
-import type { Kernel, Task } from "./kernel.js";
+import type { AutoOnline, Kernel, Task } from "./kernel.js";
 import { DEFAULT_POLICY } from "./mempolicy.js";
 import { type MigrateRange, migrateRanges } from "./migrate.js";
 import type { ShmemObject } from "./mm.js";
@@ -137,4 +137,42 @@ function recompute(k: Kernel): void {
     k.userMinFreeKbytes,
     k.thpEnabled,
   );
+}
+
+const AUTO_ONLINE_PATH = "/sys/devices/system/memory/auto_online_blocks";
+
+/** A write of auto_online_blocks (auto_online_blocks_store: mhp_online_type_from_str). */
+export function autoOnlineWrite(k: Kernel, caller: Task, path: string, value: string): HotplugResult | undefined {
+  if (path !== AUTO_ONLINE_PATH) return undefined;
+  if (!caller.privileged) return { ret: -1, errno: "EACCES" };
+  const v = value.trim() as AutoOnline;
+  if (!["offline", "online", "online_kernel", "online_movable"].includes(v)) return { ret: -1, errno: "EINVAL" };
+  k.autoOnlineBlocks = v;
+  return { ret: value.length, errno: null };
+}
+
+/** auto_online_blocks_show() */
+export function autoOnlineRead(k: Kernel, path: string): string | undefined {
+  return path === AUTO_ONLINE_PATH ? `${k.autoOnlineBlocks}\n` : undefined;
+}
+
+/** NVIDIA's NUMA status of a coherent GPU's memory (NV_IOCTL_NUMA_STATUS_*). */
+export const NV_NUMA_STATUS = { online: 3, numa_online_failed: 4 } as const;
+
+/**
+ * The NVIDIA driver adding a Grace Hopper GPU's memory (os_numa_add_gpu_memory in the
+ * open kernel modules): add_memory_driver_managed() onlines the blocks as
+ * auto_online_blocks says, under a memory notifier (os_numa_verify_gpu_memory_zone) that
+ * answers NOTIFY_BAD at MEM_GOING_ONLINE unless the pages go to ZONE_MOVABLE; the driver
+ * then requires the node's ZONE_MOVABLE to span the whole GPU memory, else it removes the
+ * memory again (offline_and_remove_memory) and sets the status ONLINE_FAILED. So only
+ * online_movable brings the memory online: online and online_kernel online to the kernel
+ * zone (zone_for_pfn_range for a node without movable memory), which the notifier refuses,
+ * and offline leaves it offline. The node must be memory that is offline (`online: false`).
+ */
+export function gpuDriverLoad(k: Kernel, node: number): { status: keyof typeof NV_NUMA_STATUS } {
+  if (k.zones.get(node)!.some((z) => z.populated)) return { status: "online" };
+  if (k.autoOnlineBlocks !== "online_movable") return { status: "numa_online_failed" };
+  memoryOnline(k, node, "movable");
+  return { status: "online" };
 }

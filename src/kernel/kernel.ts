@@ -133,6 +133,9 @@ export interface AdminEvent {
   hotAdd?: { nodes: number[]; onlineStep: number };
 }
 
+/** The values of auto_online_blocks (mhp_online_type_from_str). */
+export type AutoOnline = "offline" | "online" | "online_kernel" | "online_movable";
+
 export type KernelEvent = AllocEvent | OomEvent | FailEvent | ReclaimEvent | AdminEvent;
 
 export class Task implements PolicyTask {
@@ -201,6 +204,12 @@ export class Kernel {
   nCpu!: Nodemask;
   zonelists!: Map<number, Zonelists>;
   policyZone!: 0 | 1 | 2 | 3;
+  /**
+   * /sys/devices/system/memory/auto_online_blocks (memhp_default_state): how memory a
+   * driver adds is onlined. cdmsim's machines, like the oracle's guest, boot with
+   * online_movable.
+   */
+  autoOnlineBlocks: AutoOnline = "online_movable";
   /** node_load[] as the last build_all_zonelists() left it */
   nodeLoad: ReadonlyMap<number, number> = new Map();
   readonly root: Cpuset;

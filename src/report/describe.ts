@@ -117,6 +117,8 @@ export function describeStep(s: Step): string {
       return `echo ${s.value} > ${s.path}`;
     case "cat":
       return `cat ${s.path}`;
+    case "gpu_driver_load":
+      return `the GPU driver adds node ${s.node}'s memory`;
     case "memory_tiers":
       return "memory tiers and demotion targets";
     case "fallback_order":

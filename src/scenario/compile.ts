@@ -765,6 +765,15 @@ function compileStep(
       return { op: "fallback_order" };
     case "memory_tiers":
       return { op: "memory_tiers" };
+    case "gpu_driver_load": {
+      const n = machine.nodes.find((x) => x.id === s.node);
+      if (!n || n.online !== false)
+        throw new FieldError(
+          at("node"),
+          `node ${s.node} is not GPU memory that is offline at boot (online: false or machine.offline)`,
+        );
+      return { op: "gpu_driver_load", node: s.node };
+    }
     case "fork":
       return { op: "fork", child: s.child };
     case "madvise": {

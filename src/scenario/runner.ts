@@ -17,7 +17,14 @@ import {
   sysWriteFile,
 } from "../kernel/filesys.js";
 import { deviceMigrate } from "../kernel/hmm.js";
-import { memoryOffline, memoryOnline } from "../kernel/hotplug.js";
+import {
+  autoOnlineRead,
+  autoOnlineWrite,
+  gpuDriverLoad,
+  memoryOffline,
+  memoryOnline,
+  NV_NUMA_STATUS,
+} from "../kernel/hotplug.js";
 import { HPAGE_SIZE, hugetlbWrite, isHugetlbPath, MAP_HUGETLB } from "../kernel/hugetlb.js";
 import {
   type AllocEvent,
@@ -393,16 +400,24 @@ function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>):
       if (step.path === "/proc/sys/vm/drop_caches")
         return task.privileged ? dropCaches(k, step.value) : { ret: -1, errno: "EACCES" };
       if (isHugetlbPath(step.path)) return hugetlbWrite(k, task, step.path, step.value);
+      {
+        const r = autoOnlineWrite(k, task, step.path, step.value);
+        if (r) return r;
+      }
       return sysSysfsWrite(k, task, step.path, step.value);
     case "cat": {
       let text: string | undefined;
       if (step.path === "/proc/self/numa_maps") text = numaMaps(k, task);
       else if (step.path === "/proc/sys/vm/min_free_kbytes") text = `${k.minFreeKbytes}\n`;
-      else text = readSysNode(k, step.path);
+      else text = autoOnlineRead(k, step.path) ?? readSysNode(k, step.path);
       return text === undefined ? { ret: -1, errno: "ENOENT" } : { ret: 0, errno: null, out: { text } };
     }
     case "fallback_order":
       return { ret: 0, errno: null, out: { lines: k.fallbackOrderLines() } };
+    case "gpu_driver_load": {
+      const { status } = gpuDriverLoad(k, step.node);
+      return { ret: NV_NUMA_STATUS[status], errno: null, out: { numa_status: status } };
+    }
     case "memory_tiers":
       return { ret: 0, errno: null, out: memoryTiersOut(k.memoryTiers()) };
     case "fork":

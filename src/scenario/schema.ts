@@ -224,6 +224,7 @@ export const StepSchema = z.discriminatedUnion("op", [
   }),
   z.strictObject({ op: z.literal("cat"), path: z.string(), ...common }),
   z.strictObject({ op: z.literal("memory_tiers"), ...common }),
+  z.strictObject({ op: z.literal("gpu_driver_load"), node: z.number().int().min(0).max(1023), ...common }),
   z.strictObject({
     op: z.literal("fork"),
     child: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, {

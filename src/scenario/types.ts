@@ -72,6 +72,7 @@ export type Step = StepBase &
     | { op: "cat"; path: string }
     | { op: "fallback_order" }
     | { op: "memory_tiers" }
+    | { op: "gpu_driver_load"; node: number }
     | { op: "fork"; child: string }
     | { op: "move_pages"; pid: PidExpr; runs: MovePagesRun[]; query: boolean; flags: bigint }
     | { op: "migrate_pages"; pid: PidExpr; from: NodesExpr; to: NodesExpr; maxnode: bigint }
