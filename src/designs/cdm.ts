@@ -23,6 +23,14 @@
  * when the local node is not in the mask and the mask's first node is CDM; no check in the
  * allocator.
  *
+ * Both RFC V2 variants carry the series' VMA tagging (RFC V2 08/12, 10/12, 12/12, §1.8):
+ * mbind_range() sets VM_CDM on the VMAs an MPOL_BIND naming a CDM node covers, the flag is
+ * never cleared (even when a later mbind names only RAM), and ksm_madvise() returns 0
+ * without setting VM_MERGEABLE on a tagged VMA. cdmsim leaves out the other two uses of
+ * the tag: mark_vma_cdm() after a page lands on a CDM node in alloc_pages_vma() (11/12),
+ * and task_numa_work() skipping tagged VMAs (09/12), as automatic NUMA balancing is not
+ * modelled.
+ *
  * The cpuset variant (v1.2, RFC V2 06-07/12; cdm-cpuset, §1.7) removes the CDM nodes from
  * the root cpuset and from every task's mems_allowed instead: no policy can name them
  * (mpol_set_nodemask() intersects with mems_allowed), and __GFP_THISNODE requests skip
@@ -112,6 +120,7 @@ export const cdmZonelist: Design = {
     },
     nodeStates: coherentDevice,
     hugetlbMems: systemMem,
+    tagsCdmVmas: true,
   },
 };
 
@@ -127,5 +136,6 @@ export const cdmCpuset: Design = {
     thisnodeIgnoresCpuset: true,
     nodeStates: coherentDevice,
     hugetlbMems: systemMem,
+    tagsCdmVmas: true,
   },
 };

@@ -69,6 +69,12 @@ export const MODE_FLAG_NAMES: ReadonlyArray<[number, string]> = [
 /** madvise advice (include/uapi/asm-generic/mman-common.h) */
 export const MADV_DONTNEED = 4;
 export const MADV_HUGEPAGE = 14;
+export const MADV_MERGEABLE = 12;
+export const MADV_UNMERGEABLE = 13;
+/** vm_flags cdmsim keeps beyond protection and mapping type */
+export const VM_MERGEABLE = 0x80000000;
+/** RFC V2 08/12 (CDM): the VMA holds coherent device memory */
+export const VM_CDM = 0x00800000;
 export const MADV_NOHUGEPAGE = 15;
 
 export const SYMBOLS: Readonly<Record<string, number>> = {
@@ -104,6 +110,8 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
   MADV_DONTNEED,
   MADV_HUGEPAGE,
   MADV_NOHUGEPAGE,
+  MADV_MERGEABLE,
+  MADV_UNMERGEABLE,
 };
 
 export const PROT_READ = 1;

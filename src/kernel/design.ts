@@ -33,6 +33,12 @@ export interface DesignHooks {
   /** Requests with __GFP_THISNODE are not subject to cpusets (no __GFP_HARDWALL, no ALLOC_CPUSET). */
   thisnodeIgnoresCpuset?: boolean;
   /**
+   * VM_CDM (the RFC's VMA tagging): mbind_range() tags every VMA an MPOL_BIND naming a CDM
+   * node covers, the tag is never cleared, and ksm_madvise() ignores MADV_MERGEABLE on a
+   * tagged VMA (returning 0).
+   */
+  tagsCdmVmas?: boolean;
+  /**
    * The nodes HugeTLB pools use when no mempolicy or node is named, and that get a
    * nodeN/hugepages directory at boot (N_MEMORY in mainline).
    */

@@ -42,6 +42,7 @@ export function fork(k: Kernel, parent: Task, childName: string): ForkResult {
     if (v.object) v.object.mappers++;
     if (v.anonVma !== null) c.anonVma = k.newAnonVmaId();
     c.hugepage = v.hugepage;
+    c.vmFlags = v.vmFlags;
     child.mm.vmas.push(c);
     if (v.anonVma === null) continue; // vma_needs_copy(): the child faults it in
     const stop = copyTables(k, parent, child.mm, v.start, v.end);

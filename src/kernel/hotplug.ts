@@ -142,11 +142,17 @@ function recompute(k: Kernel): void {
 const AUTO_ONLINE_PATH = "/sys/devices/system/memory/auto_online_blocks";
 
 /** A write of auto_online_blocks (auto_online_blocks_store: mhp_online_type_from_str). */
-export function autoOnlineWrite(k: Kernel, caller: Task, path: string, value: string): HotplugResult | undefined {
+export function autoOnlineWrite(
+  k: Kernel,
+  caller: Task,
+  path: string,
+  value: string,
+): HotplugResult | undefined {
   if (path !== AUTO_ONLINE_PATH) return undefined;
   if (!caller.privileged) return { ret: -1, errno: "EACCES" };
   const v = value.trim() as AutoOnline;
-  if (!["offline", "online", "online_kernel", "online_movable"].includes(v)) return { ret: -1, errno: "EINVAL" };
+  if (!["offline", "online", "online_kernel", "online_movable"].includes(v))
+    return { ret: -1, errno: "EINVAL" };
   k.autoOnlineBlocks = v;
   return { ret: value.length, errno: null };
 }

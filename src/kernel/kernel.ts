@@ -8,6 +8,7 @@ import { Cpuset, guaranteeOnlineMems, nearestHardwallAncestor, updateEffective }
 import type { Design, DesignContext } from "./design.js";
 import { ExtentMap, type PageTable } from "./extents.js";
 import { HugePool } from "./hugetlb.js";
+import { MEMTIER_ADISTANCE_DRAM, type MemoryTiers, memoryTiers } from "./memory-tiers.js";
 import type { MemPolicy, PolicyTask } from "./mempolicy.js";
 import { Mm, ShmemObject } from "./mm.js";
 import { Nodemask } from "./nodemask.js";
@@ -20,7 +21,6 @@ import { Topology } from "./topology.js";
 import { KernelVersion } from "./version.js";
 import { layoutZones, type Zone } from "./zone.js";
 import { buildAllZonelists, fallbackOrderLine, type ZonelistInput, type Zonelists } from "./zonelist.js";
-import { MEMTIER_ADISTANCE_DRAM, type MemoryTiers, memoryTiers } from "./memory-tiers.js";
 
 export interface NumaStat {
   numa_hit: number;

@@ -10,11 +10,26 @@
  * - MADV_HUGEPAGE / MADV_NOHUGEPAGE (hugepage_madvise): set VM_HUGEPAGE or VM_NOHUGEPAGE on
  *   the range, splitting and merging VMAs (madvise_update_vma). With transparent huge
  *   pages off this changes no placement, only the VMAs (numa_maps shows one line each).
+ * - MADV_MERGEABLE / MADV_UNMERGEABLE (ksm_madvise): set or clear VM_MERGEABLE on private
+ *   anonymous VMAs (shared and hugetlb ones are left as they are), splitting and merging
+ *   VMAs the same way. ksmd, which would merge identical pages, does not run
+ *   (/sys/kernel/mm/ksm/run is 0 at boot), so no page changes. Under a design that tags
+ *   VMAs VM_CDM, MADV_MERGEABLE on a tagged VMA is ignored (RFC V2 10/12).
  *
  * The start must be page aligned and the advice known (EINVAL); a range over unmapped
  * addresses is advised where it is mapped and then fails with ENOMEM.
  */
-import { MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, PAGE_SHIFT, PAGE_SIZE } from "./constants.js";
+import {
+  MADV_DONTNEED,
+  MADV_HUGEPAGE,
+  MADV_MERGEABLE,
+  MADV_NOHUGEPAGE,
+  MADV_UNMERGEABLE,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  VM_CDM,
+  VM_MERGEABLE,
+} from "./constants.js";
 import { unmapPages } from "./cow.js";
 import { extentNodeCounts, PG_HUGE_ZERO, PG_THP_PMD } from "./extents.js";
 import type { Kernel, Task } from "./kernel.js";
@@ -22,7 +37,13 @@ import type { Vma } from "./mm.js";
 import { PTE_LEVEL } from "./pagetable.js";
 
 /** The advice cdmsim models. */
-export const MODELLED_ADVICE: ReadonlySet<number> = new Set([MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE]);
+export const MODELLED_ADVICE: ReadonlySet<number> = new Set([
+  MADV_DONTNEED,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
+  MADV_MERGEABLE,
+  MADV_UNMERGEABLE,
+]);
 
 /**
  * madvise_behavior_valid() on Debian's 6.1 (KSM, THP and memory failure built in): NORMAL,
@@ -86,6 +107,16 @@ function advise(k: Kernel, task: Task, v: Vma, a: number, b: number, advice: num
       for (const t of task.mm.tables.remove(PTE_LEVEL, r, r + 1)) extentNodeCounts(t, zones);
       k.freePages(zones);
     }
+    return;
+  }
+  if (advice === MADV_MERGEABLE || advice === MADV_UNMERGEABLE) {
+    // ksm_madvise(): VM_SHARED and VM_HUGETLB mappings, and VMAs already so, are left alone
+    const merge = advice === MADV_MERGEABLE;
+    if (v.object || v.huge || Boolean(v.vmFlags & VM_MERGEABLE) === merge) return;
+    if (merge && v.vmFlags & VM_CDM) return; // the RFC's ksm_madvise() check
+    task.mm.modifyRange(v, a, b, (part) => {
+      part.vmFlags = merge ? part.vmFlags | VM_MERGEABLE : part.vmFlags & ~VM_MERGEABLE;
+    });
     return;
   }
   const flag = advice === MADV_HUGEPAGE ? "huge" : "nohuge";

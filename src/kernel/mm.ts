@@ -65,6 +65,8 @@ export class Vma {
   anonVma: number | null = null;
   /** VM_HUGEPAGE / VM_NOHUGEPAGE (madvise), or neither */
   hugepage: "huge" | "nohuge" | null = null;
+  /** vm_flags beyond the mapping's own: VM_MERGEABLE (KSM), VM_CDM (a CDM design's tag) */
+  vmFlags = 0;
   /** VM_HUGETLB: the hugetlbfs file of a MAP_HUGETLB mapping (pgoff is its offset in pages) */
   huge: HugetlbFile | null = null;
 
@@ -174,6 +176,7 @@ export class Mm {
     const upper = new Vma(at, v.end, v.pgoff + (at - v.start), v.prot, v.flags, v.policy, v.object);
     upper.anonVma = v.anonVma;
     upper.hugepage = v.hugepage;
+    upper.vmFlags = v.vmFlags;
     upper.huge = v.huge;
     if (v.object) v.object.mappers++;
     if (v.huge) v.huge.mappers++;
@@ -193,6 +196,7 @@ export class Mm {
       a.prot === b.prot &&
       a.flags === b.flags &&
       a.hugepage === b.hugepage &&
+      a.vmFlags === b.vmFlags &&
       a.object === b.object &&
       a.huge === b.huge &&
       a.pgoff + (a.end - a.start) === b.pgoff &&
@@ -212,6 +216,7 @@ export class Mm {
       a.object === b.object &&
       a.flags === b.flags &&
       a.hugepage === b.hugepage &&
+      a.vmFlags === b.vmFlags &&
       b.pgoff === a.pgoff + (b.start - a.start)
     );
   }

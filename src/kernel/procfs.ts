@@ -4,12 +4,12 @@
  * (drivers/base/node.c), and the fallback order lines of build_zonelists().
  */
 
-import { readMemoryTiering } from "./memory-tiers.js";
 import { extentNodeCounts, PG_ANON, PG_DIRTY, ZERO_PAGE } from "./extents.js";
 import { nodeMeminfo } from "./filesys.js";
 import { HPAGE_PAGES, hugetlbNodeMeminfo, hugetlbRead } from "./hugetlb.js";
 import type { Kernel, Task } from "./kernel.js";
 import { NUMASTAT_FIELDS } from "./kernel.js";
+import { readMemoryTiering } from "./memory-tiers.js";
 import { getTaskPolicy, mpolToStr } from "./mempolicy.js";
 import type { Vma } from "./mm.js";
 import { formatNodeList } from "./nodemask.js";

@@ -30,6 +30,7 @@ import {
   PAGE_SHIFT,
   PAGE_SIZE,
   PROT_WRITE,
+  VM_CDM,
   ZONE_MOVABLE,
 } from "./constants.js";
 import { extentNodeCounts, makeExtent, PG_HUGE_ZERO, ZERO_PAGE } from "./extents.js";
@@ -286,6 +287,14 @@ export function sysMbind(
     if (mpolEqual(v.policy, pol)) continue;
     task.mm.modifyRange(v, sv, ev, (cur) => vmaReplacePolicy(cur, pol));
   }
+  // a design's VM_CDM tag (RFC V2 12/12: new_pol->mode == MPOL_BIND && nodemask_has_cdm),
+  // set in place on the VMAs of the range and never cleared
+  if (
+    k.design.hooks.tagsCdmVmas &&
+    pol?.mode === MPOL_BIND &&
+    pol.nodes.ids().some((n) => k.designCtx.cdmNodes.has(n))
+  )
+    for (const v of task.mm.vmasIn(sv, ev)) v.vmFlags |= VM_CDM;
 
   let nrFailed = 0;
   if (q.migrate.length) nrFailed = migrateQueued(k, task, q.migrate);

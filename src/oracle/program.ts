@@ -91,7 +91,12 @@ export function diskBytes(scenarios: readonly Scenario[]): number {
 }
 
 /** Ops only the model can run (no user-space equivalent). */
-const MODEL_ONLY: ReadonlySet<string> = new Set(["kalloc", "device_migrate", "memory_tiers", "gpu_driver_load"]);
+const MODEL_ONLY: ReadonlySet<string> = new Set([
+  "kalloc",
+  "device_migrate",
+  "memory_tiers",
+  "gpu_driver_load",
+]);
 
 /** Why the scenario cannot run on the real kernel, or undefined. */
 export function skipReason(sc: Scenario): string | undefined {
@@ -126,7 +131,9 @@ export function bootsAlone(sc: Scenario): boolean {
   if (sc.steps.some((s) => s.op === "memory_offline" || s.op === "memory_online")) return true;
   if (sc.machine.nodes.some((n) => n.online === false)) return true;
   // the onlining policy of hot-added memory outlives the scenario
-  if (sc.steps.some((s) => s.op === "sysfs_write" && s.path === "/sys/devices/system/memory/auto_online_blocks"))
+  if (
+    sc.steps.some((s) => s.op === "sysfs_write" && s.path === "/sys/devices/system/memory/auto_online_blocks")
+  )
     return true;
   // the huge page pool and its rotors outlive a scenario
   if (usesHugetlb(sc)) return true;

@@ -37,10 +37,10 @@ import {
   type Task,
 } from "../kernel/kernel.js";
 import { madvise } from "../kernel/madvise.js";
+import { memoryTiersOut } from "../kernel/memory-tiers.js";
 import { getTaskPolicy, mpolToStr } from "../kernel/mempolicy.js";
 import { migratePages, movePages } from "../kernel/migrate.js";
 import { Nodemask } from "../kernel/nodemask.js";
-import { memoryTiersOut } from "../kernel/memory-tiers.js";
 import { numaMaps, readSysNode } from "../kernel/procfs.js";
 import {
   pagesOut,
