@@ -20,7 +20,9 @@ const node = (id: number, cpus: number[], extra: Partial<NodeSpec> = {}): NodeSp
 });
 
 function tiers(nodes: NodeSpec[], distances: number[][]) {
-  return memoryTiersOut(new Kernel({ nodes, distances }, { design: resolveDesign("mainline") }).memoryTiers());
+  return memoryTiersOut(
+    new Kernel({ nodes, distances }, { design: resolveDesign("mainline") }).memoryTiers(),
+  );
 }
 
 describe("memory tiers", () => {
@@ -51,12 +53,22 @@ describe("memory tiers", () => {
 
   it("a faster tier without CPUs is top tier too, and a CPU node in a slow tier moves the line down", () => {
     const hbm = [node(0, [0]), node(1, [], { adistance: 300 })];
-    expect(tiers(hbm, [[10, 20], [20, 10]])).toEqual({
+    expect(
+      tiers(hbm, [
+        [10, 20],
+        [20, 10],
+      ]),
+    ).toEqual({
       tiers: { "2": "1", "4": "0" },
       demotion: { "1": "0" },
       toptier: "0-1",
     });
     const slowCpu = [node(0, [0]), node(1, [1], { adistance: 832 })];
-    expect(tiers(slowCpu, [[10, 20], [20, 10]]).toptier).toBe("0-1");
+    expect(
+      tiers(slowCpu, [
+        [10, 20],
+        [20, 10],
+      ]).toptier,
+    ).toBe("0-1");
   });
 });

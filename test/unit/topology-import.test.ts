@@ -24,11 +24,11 @@ import { numactlHardwareText } from "../../src/report/machine.js";
 import { numactlHardware } from "../../src/report/numactl.js";
 import { loadScenario, parseScenario, ScenarioError } from "../../src/scenario/loader.js";
 import { resolveDesign, runScenario } from "../../src/scenario/runner.js";
+import { machineYaml } from "../../src/topology-io/export.js";
 import { importHwlocXml, parseHwlocBitmap } from "../../src/topology-io/hwloc.js";
 import { type ImportResult, importMachine, TopologyImportError } from "../../src/topology-io/import.js";
 import { importNumactlText } from "../../src/topology-io/numactl-text.js";
 import { findTarRoot, importSysfs, tarTree } from "../../src/topology-io/sysfs.js";
-import { machineYaml } from "../../src/topology-io/export.js";
 import { decompress, readTar } from "../../src/topology-io/tar.js";
 import { makeTar, paxRecord, smallSysfs } from "../helpers/tar.js";
 
