@@ -767,7 +767,7 @@ function compileStep(
       return { op: "memory_tiers" };
     case "gpu_driver_load": {
       const n = machine.nodes.find((x) => x.id === s.node);
-      if (!n || n.online !== false)
+      if (n?.online !== false)
         throw new FieldError(
           at("node"),
           `node ${s.node} is not GPU memory that is offline at boot (online: false or machine.offline)`,
