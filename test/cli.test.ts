@@ -284,6 +284,15 @@ describe("cdmsim compare", () => {
   });
 });
 
+describe("cdmsim run under hmm-device", () => {
+  it("marks the device's pages in the mappings table", () => {
+    const r = cdmsim("run", "test/designs/D03-hmm-device-driver-migration-only.yaml");
+    expect(r.stdout).toMatch(/N0\s+N1\s+N2 \(device\)\n\s+app:buf .* 16\s+·\s+48\n/);
+    const mainline = cdmsim("run", "test/designs/B02-mainline-default-policy-spills.yaml");
+    expect(mainline.stdout).not.toContain("(device)");
+  });
+});
+
 describe("cdmsim run --explain under a design", () => {
   it("names the design's hooks that shaped a decision", () => {
     const r = cdmsim("run", "test/designs/B23-cdm-zonelist-cdm-only-no-ram-spill.yaml", "--explain");

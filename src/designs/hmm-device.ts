@@ -36,5 +36,6 @@ export const hmmDevice: Design = {
     cpusetMems: (nMemory: Nodemask, ctx: DesignContext) => nMemory.andNot(device(ctx)),
     hugetlbMems: (nMemory: Nodemask, ctx: DesignContext) => nMemory.andNot(device(ctx)),
     nodeStates: (nMemory: Nodemask, ctx: DesignContext) => ({ has_memory: nMemory.andNot(device(ctx)) }),
+    zoneDeviceNodes: device,
   },
 };

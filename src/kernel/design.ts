@@ -48,6 +48,8 @@ export interface DesignHooks {
    * them and policy_nodemask() passes a BIND mask that holds one.
    */
   policyExtraNodes?(ctx: DesignContext): Nodemask;
+  /** Nodes whose memory is device memory outside the page allocator (ZONE_DEVICE): reports mark their pages. */
+  zoneDeviceNodes?(ctx: DesignContext): Nodemask;
   /** Extra node-state files of /sys/devices/system/node (name → nodes), from N_MEMORY. */
   nodeStates?(nMemory: Nodemask, ctx: DesignContext): Record<string, Nodemask>;
 }

@@ -150,7 +150,9 @@ export function renderRun(run: RunOutput, s: Style): string {
   if (maps.length) {
     out.push("", s.bold("Mappings (resident pages per node at the end)"));
     const nodes = k.nMemory.ids();
-    const mrows: string[][] = [["mapping", "start", "length", "policy", ...nodes.map((n) => `N${n}`)]];
+    const device = k.design.hooks.zoneDeviceNodes?.(k.designCtx);
+    const col = (n: number) => (device?.has(n) ? `N${n} (device)` : `N${n}`);
+    const mrows: string[][] = [["mapping", "start", "length", "policy", ...nodes.map(col)]];
     for (const [name, m] of maps) {
       mrows.push([
         name,
@@ -161,6 +163,10 @@ export function renderRun(run: RunOutput, s: Style): string {
       ]);
     }
     out.push(...table(mrows));
+    if (device && !device.isEmpty())
+      out.push(
+        `  (device): the device's own memory (ZONE_DEVICE), which only its driver's migration fills; no page allocation`,
+      );
   }
 
   const files = Object.entries(result.files ?? {});
