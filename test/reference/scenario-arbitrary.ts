@@ -21,6 +21,8 @@ interface RawNode {
   /** CPUs on the node (0: CPU-less) */
   cpus: number;
   movable: boolean;
+  /** a movable node's memory is offline at boot (online: false; rare) */
+  offline: boolean;
   /** a CPU node without memory (rare) */
   memoryless: boolean;
   mib: number;
@@ -131,6 +133,7 @@ const MODES = [
 const rawNode: fc.Arbitrary<RawNode> = fc.record({
   cpus: fc.integer({ min: 0, max: 2 }),
   movable: fc.boolean(),
+  offline: fc.integer({ min: 0, max: 5 }).map((x) => x === 0),
   memoryless: fc.integer({ min: 0, max: 11 }).map((x) => x === 0),
   mib: fc.oneof(
     { arbitrary: fc.integer({ min: 64, max: 160 }), weight: 5 },
@@ -311,7 +314,14 @@ const rawStep: fc.Arbitrary<RawStep> = fc.oneof(
       op: fc.constant("madvise" as const),
       map: mapIdx,
       range: rawRange,
-      advice: fc.constantFrom("MADV_DONTNEED", "MADV_DONTNEED", "MADV_HUGEPAGE", "MADV_NOHUGEPAGE"),
+      advice: fc.constantFrom(
+        "MADV_DONTNEED",
+        "MADV_DONTNEED",
+        "MADV_HUGEPAGE",
+        "MADV_NOHUGEPAGE",
+        "MADV_MERGEABLE",
+        "MADV_UNMERGEABLE",
+      ),
     }),
   },
   {
@@ -491,6 +501,7 @@ function build(raw: RawScenario): ScenarioFile {
     if (movable) {
       node.movable = true;
       node.kind = "gpu";
+      if (rn.offline) node.online = false;
     }
     nodes.push(node);
   });
