@@ -81,6 +81,10 @@ describe("invalid scenarios: exit 2, file:line:column: field: message, no stack 
     "cgroup-mems.yaml": /cgroup-mems\.yaml:5:\d+: cgroups\.\/a\.mems: node 3 has no memory/,
     "duplicate-node.yaml": /duplicate-node\.yaml:4:\d+: machine\.nodes\[1\]\.id: node 0 is listed twice/,
     "empty.yaml": /empty\.yaml:1:1: a scenario is a map/,
+    "offline-boot-memory.yaml":
+      /offline-boot-memory\.yaml:3:3: machine\.offline: node 0 is not hot-plugged memory \(movable, with memory\)/,
+    "gpu-driver-online-node.yaml":
+      /gpu-driver-online-node\.yaml:7:\d+: steps\[0\]\.node: node 0 is not GPU memory that is offline at boot/,
     "task-in-inner-cgroup.yaml":
       /task-in-inner-cgroup\.yaml:9:\d+: tasks\.p\.cgroup: cgroup "\/a" has child cgroups: on cgroup v2 tasks live in leaf cgroups only/,
   };
