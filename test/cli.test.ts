@@ -176,6 +176,17 @@ describe("cdmsim topo, schema, demo", () => {
     expect(r.stdout.match(/data-node=/g)).toHaveLength(8);
   });
 
+  it("topo shows the memory tiers and demotion targets of a machine with more than one tier", () => {
+    const r = cdmsim("topo", "cxl-expander");
+    expect(r.stdout).toContain(
+      "Memory tiers (fastest first):\n" +
+        "/sys/devices/virtual/memory_tiering/memory_tier4/nodelist: 0-1\n" +
+        "/sys/devices/virtual/memory_tiering/memory_tier22/nodelist: 2-3\n" +
+        "Demotion targets of node 0: 2\nDemotion targets of node 1: 3\nTop tier: 0-1\n",
+    );
+    expect(cdmsim("topo", "two-socket").stdout).not.toContain("Memory tiers");
+  });
+
   it("topo --format with an unknown format is a usage error", () => {
     const r = cdmsim("topo", "gh200", "--format", "nope");
     expect(r.status).toBe(2);

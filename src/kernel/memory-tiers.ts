@@ -23,6 +23,8 @@ export const MEMTIER_CHUNK_BITS = 7;
 export const MEMTIER_CHUNK_SIZE = 1 << MEMTIER_CHUNK_BITS;
 /** MEMTIER_ADISTANCE_DRAM: (4 * MEMTIER_CHUNK_SIZE) + (MEMTIER_CHUNK_SIZE >> 1) */
 export const MEMTIER_ADISTANCE_DRAM = 4 * MEMTIER_CHUNK_SIZE + (MEMTIER_CHUNK_SIZE >> 1);
+/** drivers/dax/kmem.c: dax_slowmem_type, the type of every node device-DAX memory onlines */
+export const MEMTIER_DEFAULT_DAX_ADISTANCE = MEMTIER_ADISTANCE_DRAM * 5;
 
 export interface MemoryTier {
   /** the device id: memory_tier<id> */

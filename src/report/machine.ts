@@ -57,6 +57,15 @@ export function topoText(k: Kernel, opts: { zones?: boolean } = {}): string {
     s += `\ndesign ${k.design.id}:\n`;
     for (const n of names) s += `/sys/devices/system/node/${n}: ${formatNodeList(states[n]!.ids())}\n`;
   }
+  // memory tiers, when the machine has more than one (mm/memory-tiers.c)
+  const t = k.memoryTiers();
+  if (t.tiers.length > 1) {
+    s += "\nMemory tiers (fastest first):\n";
+    for (const tier of t.tiers)
+      s += `/sys/devices/virtual/memory_tiering/memory_tier${tier.id}/nodelist: ${tier.nodes}\n`;
+    for (const [n, targets] of t.demotion) s += `Demotion targets of node ${n}: ${targets}\n`;
+    s += `Top tier: ${t.topTier}\n`;
+  }
   if (opts.zones) s += `\n${zonesText(k)}`;
   return s;
 }

@@ -1,6 +1,7 @@
 /**
  * Named machines. Each comes with where its shape is taken from.
  */
+import { MEMTIER_DEFAULT_DAX_ADISTANCE } from "../kernel/memory-tiers.js";
 import type { MachineSpec, NodeSpec } from "../kernel/topology.js";
 
 const GiB = 1024 ** 3;
@@ -179,8 +180,8 @@ function cxlExpander(): Preset {
   const nodes = [
     node(0, [...range(0, 51), ...range(104, 155)], 64 * GiB),
     node(1, [...range(52, 103), ...range(156, 207)], 64 * GiB),
-    node(2, [], 64 * GiB, { movable: true, kind: "cxl" }),
-    node(3, [], 128 * GiB, { movable: true, kind: "cxl" }),
+    node(2, [], 64 * GiB, { movable: true, kind: "cxl", adistance: MEMTIER_DEFAULT_DAX_ADISTANCE }),
+    node(3, [], 128 * GiB, { movable: true, kind: "cxl", adistance: MEMTIER_DEFAULT_DAX_ADISTANCE }),
   ];
   return {
     id: "cxl-expander",
@@ -192,7 +193,8 @@ function cxlExpander(): Preset {
       "cores, siblings from 104) and about 64 GiB, CPU-less nodes 2 (65536 MB) and 3 (131072 MB), distances 10, 21 " +
       "between sockets, 14 from a socket to its expander, 24 to the other socket's, 26 between the expanders. The " +
       "expanders' memory is onlined by the dax kmem driver after boot, which daxctl onlines into ZONE_MOVABLE by " +
-      "default; the sockets' DRAM is rounded to 64 GiB",
+      "default, and to which Linux 6.1's kmem gives its dax_slowmem_type (adistance 2880: memory_tier22 below the " +
+      "DRAM's memory_tier4); the sockets' DRAM is rounded to 64 GiB",
     machine: {
       nodes,
       distances: table(nodes, ids, [

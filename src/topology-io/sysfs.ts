@@ -22,7 +22,8 @@
  *   the CXL root (ACPI0017), and for EFI specific-purpose memory (hmem) `hbm` when its HMAT
  *   bandwidth is above every other node's, else `dram`; `dram` for every other node.
  *   Memory tiers do not say the technology, so they only give the node's `adistance` (the
- *   middle of its tier's chunk of abstract distance).
+ *   middle of its tier's chunk of abstract distance); without them, a node device-DAX
+ *   onlined gets what Linux 6.1's kmem driver gives it, dax_slowmem_type's adistance.
  * - bandwidth_mbps / latency_ns: read_bandwidth and read_latency of access class 0 (any
  *   initiator), or of class 1 (CPU initiators) when class 0 is absent.
  */
@@ -30,7 +31,7 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join, posix, resolve } from "node:path";
 import { MAX_NUMNODES } from "../kernel/constants.js";
-import { MEMTIER_CHUNK_SIZE } from "../kernel/memory-tiers.js";
+import { MEMTIER_CHUNK_SIZE, MEMTIER_DEFAULT_DAX_ADISTANCE } from "../kernel/memory-tiers.js";
 import { parseList } from "../kernel/nodemask.js";
 import type { NodeKind } from "../kernel/topology.js";
 import {
@@ -404,6 +405,7 @@ export function importSysfs(tree: FileTree, file: string, format: "sysfs" | "sys
     0,
     ...nodes.filter((n) => !dax.has(n.id) && !gpus.has(n.id)).map((n) => n.bandwidthMBps ?? 0),
   );
+  const daxTyped: number[] = [];
   for (const n of nodes) {
     let kind: NodeKind = "dram";
     const d = dax.get(n.id);
@@ -412,7 +414,16 @@ export function importSysfs(tree: FileTree, file: string, format: "sysfs" | "sys
     else if (d === "cxl") kind = "cxl";
     else if (d === "spm" && plainBandwidth > 0 && (n.bandwidthMBps ?? 0) > plainBandwidth) kind = "hbm";
     n.kind = kind;
+    // Linux 6.1 gives memory that device-DAX onlines (kmem) dax_slowmem_type
+    if (d && n.adistance === undefined) {
+      n.adistance = MEMTIER_DEFAULT_DAX_ADISTANCE;
+      daxTyped.push(n.id);
+    }
   }
+  if (daxTyped.length)
+    c.notes.push(
+      `nodes ${daxTyped.join(",")} are device-DAX memory: in Linux 6.1 of memory type dax_slowmem_type (adistance ${MEMTIER_DEFAULT_DAX_ADISTANCE}, memory_tier${MEMTIER_DEFAULT_DAX_ADISTANCE >> 7})`,
+    );
   if (!haveDistances) c.notes.push("no distance files: 10 to the node itself, 20 to the others");
   const distances = haveDistances ? rows : defaultDistances(online);
   const machine = finishMachine(nodes, distances, file, { distances: tree.where(NODE_DIR) });
