@@ -70,8 +70,8 @@ function start(k: Kernel, opts: AdminOptions): AdminRun {
   // device nodes that came online and the step that onlined them, until the update
   const pending = new Map<number, number>();
   return {
-    afterStep(kk: Kernel, step: number) {
-      for (const n of kk.nMemory.andNot(listed).and(devices).ids()) if (!pending.has(n)) pending.set(n, step);
+    afterStep(step: number) {
+      for (const n of k.nMemory.andNot(listed).and(devices).ids()) if (!pending.has(n)) pending.set(n, step);
       if (!pending.size) return;
       const since = Math.min(...pending.values());
       if (step < since + opts.hotplugDelay) return;

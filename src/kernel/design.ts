@@ -70,7 +70,7 @@ export interface AdminOptions {
 
 /** An administrator acting on one run: after the scenario's tasks exist, and after each step. */
 export interface AdminRun {
-  afterStep(k: Kernel, step: number): void;
+  afterStep(step: number): void;
 }
 
 export interface Design {

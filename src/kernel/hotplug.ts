@@ -21,7 +21,7 @@ import { cpusetHotplug } from "./cgroupfs.js";
 import { NUMA_NO_NODE, PAGE_SIZE, ZONE_MOVABLE, ZONE_NORMAL } from "./constants.js";
 import { ZERO_PAGE } from "./extents.js";
 import { __GFP_HIGHMEM, __GFP_MOVABLE, __GFP_RETRY_MAYFAIL, GFP_USER } from "./gfp.js";
-import type { AutoOnline, Kernel, Task } from "./kernel.js";
+import { AUTO_ONLINE_TYPES, type Kernel, type Task } from "./kernel.js";
 import { DEFAULT_POLICY } from "./mempolicy.js";
 import { type MigrateRange, migrateRanges } from "./migrate.js";
 import type { ShmemObject } from "./mm.js";
@@ -150,9 +150,8 @@ export function autoOnlineWrite(
 ): HotplugResult | undefined {
   if (path !== AUTO_ONLINE_PATH) return undefined;
   if (!caller.privileged) return { ret: -1, errno: "EACCES" };
-  const v = value.trim() as AutoOnline;
-  if (!["offline", "online", "online_kernel", "online_movable"].includes(v))
-    return { ret: -1, errno: "EINVAL" };
+  const v = AUTO_ONLINE_TYPES.find((t) => t === value.trim());
+  if (!v) return { ret: -1, errno: "EINVAL" };
   k.autoOnlineBlocks = v;
   return { ret: value.length, errno: null };
 }

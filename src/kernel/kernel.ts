@@ -134,7 +134,8 @@ export interface AdminEvent {
 }
 
 /** The values of auto_online_blocks (mhp_online_type_from_str). */
-export type AutoOnline = "offline" | "online" | "online_kernel" | "online_movable";
+export const AUTO_ONLINE_TYPES = ["offline", "online", "online_kernel", "online_movable"] as const;
+export type AutoOnline = (typeof AUTO_ONLINE_TYPES)[number];
 
 export type KernelEvent = AllocEvent | OomEvent | FailEvent | ReclaimEvent | AdminEvent;
 

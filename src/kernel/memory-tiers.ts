@@ -71,11 +71,10 @@ export function memoryTiers(
     // every node with memory outside the next tier is "used", so find_next_best_node()
     // picks among the next tier's nodes only; all at the best distance are preferred
     const used = new Set(input.memory.andNot(tiers[i + 1]!.nodes).ids());
-    const load = new Map(nodeLoad);
     let best = -1;
     const preferred: number[] = [];
     for (;;) {
-      const target = findNextBestNode(node, used, load, input);
+      const target = findNextBestNode(node, used, nodeLoad, input);
       if (target === NUMA_NO_NODE || target < 0) break;
       const d = input.distance(node, target);
       if (best !== -1 && d !== best) break;

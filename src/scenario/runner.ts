@@ -229,7 +229,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunOutput {
     }
     if (!recordExpectation(step, r)) ok = false;
     steps.push(r);
-    admin?.afterStep(k, step.index);
+    admin?.afterStep(step.index);
     usage.pages.push(used());
   }
   const result: ResultJson = {
