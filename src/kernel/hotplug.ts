@@ -139,16 +139,10 @@ function recompute(k: Kernel): void {
   );
 }
 
-const AUTO_ONLINE_PATH = "/sys/devices/system/memory/auto_online_blocks";
+export const AUTO_ONLINE_PATH = "/sys/devices/system/memory/auto_online_blocks";
 
 /** A write of auto_online_blocks (auto_online_blocks_store: mhp_online_type_from_str). */
-export function autoOnlineWrite(
-  k: Kernel,
-  caller: Task,
-  path: string,
-  value: string,
-): HotplugResult | undefined {
-  if (path !== AUTO_ONLINE_PATH) return undefined;
+export function autoOnlineWrite(k: Kernel, caller: Task, value: string): HotplugResult {
   if (!caller.privileged) return { ret: -1, errno: "EACCES" };
   const v = AUTO_ONLINE_TYPES.find((t) => t === value.trim());
   if (!v) return { ret: -1, errno: "EINVAL" };

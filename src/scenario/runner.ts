@@ -18,6 +18,7 @@ import {
 } from "../kernel/filesys.js";
 import { deviceMigrate } from "../kernel/hmm.js";
 import {
+  AUTO_ONLINE_PATH,
   autoOnlineRead,
   autoOnlineWrite,
   gpuDriverLoad,
@@ -400,10 +401,7 @@ function execute(k: Kernel, task: Task, step: Step, maps: Map<string, Mapping>):
       if (step.path === "/proc/sys/vm/drop_caches")
         return task.privileged ? dropCaches(k, step.value) : { ret: -1, errno: "EACCES" };
       if (isHugetlbPath(step.path)) return hugetlbWrite(k, task, step.path, step.value);
-      {
-        const r = autoOnlineWrite(k, task, step.path, step.value);
-        if (r) return r;
-      }
+      if (step.path === AUTO_ONLINE_PATH) return autoOnlineWrite(k, task, step.value);
       return sysSysfsWrite(k, task, step.path, step.value);
     case "cat": {
       let text: string | undefined;
