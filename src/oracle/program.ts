@@ -3,6 +3,7 @@
  * reasons a scenario cannot run on the real kernel.
  */
 
+import { AUTO_ONLINE_PATH } from "../kernel/hotplug.js";
 import { isHugetlbPath, MAP_HUGETLB } from "../kernel/hugetlb.js";
 import type { AddrExpr, NodesExpr, PidExpr, Scenario, Step } from "../scenario/types.js";
 import { unbootable } from "./machine.js";
@@ -131,10 +132,7 @@ export function bootsAlone(sc: Scenario): boolean {
   if (sc.steps.some((s) => s.op === "memory_offline" || s.op === "memory_online")) return true;
   if (sc.machine.nodes.some((n) => n.online === false)) return true;
   // the onlining policy of hot-added memory outlives the scenario
-  if (
-    sc.steps.some((s) => s.op === "sysfs_write" && s.path === "/sys/devices/system/memory/auto_online_blocks")
-  )
-    return true;
+  if (sc.steps.some((s) => s.op === "sysfs_write" && s.path === AUTO_ONLINE_PATH)) return true;
   // the huge page pool and its rotors outlive a scenario
   if (usesHugetlb(sc)) return true;
   // so does the huge zero page; and THP faults need order-9 blocks, which an earlier
