@@ -194,9 +194,10 @@ function chart(
     const x0 = Math.max(LEFT, xAt(t) - band / 2);
     const x1 = Math.min(WIDTH - RIGHT, xAt(t) + band / 2);
     const counts = d.usage.nodes.map((n, j) => `node ${n}: ${grouped(d.usage.pages[t]![j]!)} pages`);
+    const outcome = t > 0 && d.stepResults[t - 1] !== undefined ? [`returned ${d.stepResults[t - 1]}`] : [];
     out.push(
       `<rect class="step" data-point="${t}" x="${r(x0)}" y="${TOP}" width="${r(x1 - x0)}" height="${plotBottom - TOP}">` +
-        `<title>${escapeHtml([pointLabel(sc, t), ...counts].join("\n"))}</title></rect>`,
+        `<title>${escapeHtml([pointLabel(sc, t), ...outcome, ...counts].join("\n"))}</title></rect>`,
     );
   }
   out.push("</g>");

@@ -17,7 +17,7 @@
 import { MAX_NUMNODES } from "../kernel/constants.js";
 import { parseList } from "../kernel/nodemask.js";
 import { deviceNodeIds } from "../kernel/topology.js";
-import type { NodeUsage, ResultJson, RunOutput } from "../scenario/runner.js";
+import type { NodeUsage, ResultJson, RunOutput, StepResult } from "../scenario/runner.js";
 import type { Scenario } from "../scenario/types.js";
 import type { Style } from "./style.js";
 
@@ -39,6 +39,8 @@ export interface DesignColumn {
   hotAddWindows: { nodes: number[]; onlineStep: number; updatedAfter: number; refused: number }[];
   /** the run's expectations, when the scenario has any: held or not */
   ok: boolean;
+  /** what each step returned under this design: a return value with its errno, "killed" or "skipped" */
+  stepResults: string[];
   /**
    * isolation: no breach; reachability: every page asked for on a device node is there,
    * no policy naming one was refused, and no task that named one was OOM-killed
@@ -156,8 +158,16 @@ function column(sc: Scenario, run: ResultJson, devices: readonly number[]): Omit
     adminSteps,
     hotAddWindows,
     ok: run.ok,
+    stepResults: run.steps.map(stepOutcome),
     verdict,
   };
+}
+
+/** A step's outcome in a word or two: "0", "-1 EINVAL", "killed" (OOM) or "skipped". */
+export function stepOutcome(r: StepResult): string {
+  if (r.skipped) return "skipped";
+  if (r.oom) return "killed";
+  return r.errno ? `${r.ret} ${r.errno}` : String(r.ret);
 }
 
 export function compareRuns(sc: Scenario, runs: readonly RunOutput[]): CompareResult {

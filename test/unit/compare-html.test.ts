@@ -141,3 +141,20 @@ describe("niceAxis", () => {
     expect(niceAxis(64)).toEqual({ max: 80, step: 20 });
   });
 });
+
+describe("compare --html: what each step returned", () => {
+  it("the hover text of a step says what it returned under that design", () => {
+    const { html, c } = page(HOSTILE, ["mainline", "cdm-cpuset"]);
+    const hover = (design: string, point: number) => {
+      const svg = new RegExp(`<svg class="usage-chart" data-design="${design}"[\\s\\S]*?</svg>`).exec(
+        html,
+      )![0];
+      return new RegExp(`data-point="${point}"[^>]*><title>([^<]*)</title>`).exec(svg)![1]!;
+    };
+    // step 1, the mbind naming the CDM node: allowed under mainline, EINVAL under cdm-cpuset
+    expect(hover("mainline", 2)).toContain("\nreturned 0\n");
+    expect(hover("cdm-cpuset", 2)).toContain("\nreturned -1 EINVAL\n");
+    expect(c.designs.map((d) => d.stepResults[1])).toEqual(["0", "-1 EINVAL"]);
+    expect(hover("mainline", 0)).not.toContain("returned");
+  });
+});
