@@ -13,18 +13,15 @@
  *
  * Every text from the scenario goes through `escapeHtml`.
  */
+
 import { formatNodeList } from "../kernel/nodemask.js";
 import type { Scenario } from "../scenario/types.js";
 import { type CompareResult, compareTable, type DesignColumn } from "./compare.js";
 import { describeStep } from "./describe.js";
+import { escapeMarkup } from "./format.js";
 
 /** Text for HTML content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
-}
+export const escapeHtml = escapeMarkup;
 
 const CPU_COLOURS = ["#1f77b4", "#2ca02c", "#17becf", "#7f7f7f", "#393b79", "#637939"];
 const DEVICE_COLOURS = ["#d62728", "#ff7f0e", "#e377c2", "#8c564b", "#bcbd22", "#9467bd"];

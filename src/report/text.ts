@@ -2,11 +2,13 @@
  * The report of `cdmsim run`: each step with its result and expectation, pages per node
  * of each mapping, numastat, and numa_maps per task.
  */
+
 import { PAGE_SIZE } from "../kernel/constants.js";
 import type { Kernel } from "../kernel/kernel.js";
 import { numaMaps } from "../kernel/procfs.js";
 import type { RunOutput, StepResult } from "../scenario/runner.js";
 import { describeStep } from "./describe.js";
+import { sizeApprox, sizeExact } from "./format.js";
 import { numastatCompat } from "./numastat.js";
 import type { Style } from "./style.js";
 
@@ -48,27 +50,6 @@ function fmtOut(out: Record<string, unknown> | undefined, op: string): string {
     } else parts.push(`${k} ${String(v)}`);
   }
   return parts.join(", ");
-}
-
-const UNITS = [
-  ["TiB", 2 ** 40],
-  ["GiB", 2 ** 30],
-  ["MiB", 2 ** 20],
-  ["KiB", 2 ** 10],
-] as const;
-
-/** a size in the largest unit that divides it exactly */
-function human(bytes: number): string {
-  for (const [u, d] of UNITS) if (bytes >= d && bytes % d === 0) return `${bytes / d} ${u}`;
-  return `${bytes} B`;
-}
-
-/** a size to one decimal of its largest unit, for figures that are rarely round */
-function approx(bytes: number): string {
-  for (const [u, d] of UNITS) {
-    if (bytes >= d) return bytes % d === 0 ? `${bytes / d} ${u}` : `${(bytes / d).toFixed(1)} ${u}`;
-  }
-  return `${bytes} B`;
 }
 
 function table(rows: string[][], indent = "  "): string[] {
@@ -157,7 +138,7 @@ export function renderRun(run: RunOutput, s: Style): string {
       mrows.push([
         name,
         m.start,
-        human(m.length),
+        sizeExact(m.length),
         m.policy,
         ...nodes.map((n) => String(m.pages[String(n)] ?? "·")),
       ]);
@@ -175,7 +156,7 @@ export function renderRun(run: RunOutput, s: Style): string {
     const nodes = k.nMemory.ids();
     const frows: string[][] = [["file", "size", ...nodes.map((n) => `N${n}`)]];
     for (const [name, f] of files)
-      frows.push([name, human(f.size), ...nodes.map((n) => String(f.pages[String(n)] ?? "·"))]);
+      frows.push([name, sizeExact(f.size), ...nodes.map((n) => String(f.pages[String(n)] ?? "·"))]);
     out.push(...table(frows));
   }
 
@@ -186,7 +167,7 @@ export function renderRun(run: RunOutput, s: Style): string {
         out.push(
           `  step ${e.step}: ${s.red("OOM killer")} invoked by ${e.task} (constraint ${e.constraint}` +
             `${e.nodemask ? `, nodemask ${e.nodemask}` : ""}): killed ${e.victim ?? "nobody"}` +
-            `${e.victim ? ` (${e.victimRss} resident pages, ${approx(e.victimRss * PAGE_SIZE)}; page tables ${approx(e.victimPgtables * PAGE_SIZE)})` : ""}`,
+            `${e.victim ? ` (${e.victimRss} resident pages, ${sizeApprox(e.victimRss * PAGE_SIZE)}; page tables ${sizeApprox(e.victimPgtables * PAGE_SIZE)})` : ""}`,
         );
       } else if (e.kind === "reclaim") {
         const who = e.by === "kswapd" ? `kswapd${e.node}` : `direct reclaim by ${e.task}`;

@@ -5,8 +5,10 @@
  * whose memory is all ZONE_MOVABLE have a dashed border and say so; the SLIT as a matrix
  * (it stays readable at 8 and 16 nodes, where edges would not).
  */
+
 import { formatNodeList } from "../kernel/nodemask.js";
 import type { MachineSpec, NodeKind, NodeSpec } from "../kernel/topology.js";
+import { escapeMarkup, sizeApprox } from "../report/format.js";
 
 export const KIND_COLOURS: Record<NodeKind, string> = {
   dram: "#4e79a7",
@@ -37,23 +39,6 @@ const MATRIX_CELL_W = 40;
 const MATRIX_CELL_H = 22;
 const CPU_LIST_MAX = 26;
 
-function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
-
-/** Bytes in the largest binary unit that keeps a short number ("96 GiB", "1.5 TiB"). */
-function humanSize(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  const text = Number.isInteger(v) ? String(v) : v.toFixed(1);
-  return `${text} ${units[u]}`;
-}
-
 function cpuText(n: NodeSpec): { shown: string; full: string } {
   if (!n.cpus.length) return { shown: "no CPUs", full: "no CPUs" };
   const full = `CPUs ${formatNodeList([...n.cpus].sort((a, b) => a - b))}`;
@@ -82,11 +67,11 @@ export function machineSvg(m: MachineSpec, opts: { title?: string } = {}): strin
   let y = MARGIN;
 
   // heading
-  out.push(`<text x="${MARGIN}" y="${y + 16}" class="heading">${esc(title)}</text>`);
+  out.push(`<text x="${MARGIN}" y="${y + 16}" class="heading">${escapeMarkup(title)}</text>`);
   const total = nodes.reduce((s, n) => s + n.memoryBytes, 0);
   const cpus = nodes.reduce((s, n) => s + n.cpus.length, 0);
   out.push(
-    `<text x="${MARGIN}" y="${y + 34}" class="small">${nodes.length} nodes, ${cpus} CPUs, ${esc(humanSize(total))}; box area grows with memory (square-root scale of the sides)</text>`,
+    `<text x="${MARGIN}" y="${y + 34}" class="small">${nodes.length} nodes, ${cpus} CPUs, ${escapeMarkup(sizeApprox(total))}; box area grows with memory (square-root scale of the sides)</text>`,
   );
   y += 50;
 
@@ -97,7 +82,7 @@ export function machineSvg(m: MachineSpec, opts: { title?: string } = {}): strin
     out.push(
       `<rect class="swatch" x="${lx}" y="${y}" width="12" height="12" fill="${KIND_COLOURS[k]}" stroke="#333"/>`,
     );
-    out.push(`<text x="${lx + 17}" y="${y + 10}" class="small">${esc(KIND_NAMES[k])}</text>`);
+    out.push(`<text x="${lx + 17}" y="${y + 10}" class="small">${escapeMarkup(KIND_NAMES[k])}</text>`);
     lx += 17 + KIND_NAMES[k].length * 6.5 + 16;
   }
   out.push(
@@ -121,25 +106,25 @@ export function machineSvg(m: MachineSpec, opts: { title?: string } = {}): strin
     const by = cy + BOX_MAX_H - h;
     const cpu = cpuText(n);
     const flags = [n.movable ? "movable" : "", n.cdm ? "cdm" : ""].filter(Boolean).join(", ");
-    const tip = `node ${n.id}: ${KIND_NAMES[n.kind]}, ${humanSize(n.memoryBytes)}, ${cpu.full}${flags ? `, ${flags}` : ""}`;
+    const tip = `node ${n.id}: ${KIND_NAMES[n.kind]}, ${sizeApprox(n.memoryBytes)}, ${cpu.full}${flags ? `, ${flags}` : ""}`;
     const dashed = n.movable ? ' stroke-dasharray="6 4"' : "";
     const tx = cx + (CELL_W - 20) / 2;
     let ty = cy + BOX_MAX_H + 12 + 11;
     out.push(`<g class="node" id="node-${n.id}">`);
-    out.push(`<title>${esc(tip)}</title>`);
+    out.push(`<title>${escapeMarkup(tip)}</title>`);
     out.push(
       `<rect data-node="${n.id}" x="${bx}" y="${by}" width="${w}" height="${h}" rx="4" fill="${KIND_COLOURS[n.kind]}" stroke="#222" stroke-width="1.5"${dashed}/>`,
     );
     out.push(`<text x="${tx}" y="${ty}" class="label">node ${n.id}</text>`);
     ty += LINE;
     out.push(
-      `<text x="${tx}" y="${ty}" class="small mid">${esc(`${KIND_NAMES[n.kind]}, ${humanSize(n.memoryBytes)}`)}</text>`,
+      `<text x="${tx}" y="${ty}" class="small mid">${escapeMarkup(`${KIND_NAMES[n.kind]}, ${sizeApprox(n.memoryBytes)}`)}</text>`,
     );
     ty += LINE;
-    out.push(`<text x="${tx}" y="${ty}" class="small mid">${esc(cpu.shown)}</text>`);
+    out.push(`<text x="${tx}" y="${ty}" class="small mid">${escapeMarkup(cpu.shown)}</text>`);
     if (flags) {
       ty += LINE;
-      out.push(`<text x="${tx}" y="${ty}" class="small mid flag">${esc(flags)}</text>`);
+      out.push(`<text x="${tx}" y="${ty}" class="small mid flag">${escapeMarkup(flags)}</text>`);
     }
     out.push("</g>");
   });
@@ -193,7 +178,7 @@ export function machineSvg(m: MachineSpec, opts: { title?: string } = {}): strin
   ].join(" ");
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">`,
-    `<title>${esc(title)}</title>`,
+    `<title>${escapeMarkup(title)}</title>`,
     `<style>${style}</style>`,
     `<rect class="background" x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
     ...out,
