@@ -329,7 +329,7 @@ function compareFile(file: string, opts: { json?: boolean; designs?: string; htm
   }
   const c = compareRuns(
     sc,
-    ids.map((d) => runScenario(sc, { design: d })),
+    ids.map((d) => runScenario(sc, { design: d, usage: true })),
   );
   if (opts.html !== undefined) {
     try {

@@ -176,7 +176,10 @@ export function compareRuns(sc: Scenario, runs: readonly RunOutput[]): CompareRe
     format: "cdmsim-compare/1",
     scenario: sc.name,
     deviceNodes: devices,
-    designs: runs.map((r) => ({ ...column(sc, r.result, devices), usage: r.usage })),
+    designs: runs.map((r) => {
+      if (!r.usage) throw new Error("compareRuns needs runs made with { usage: true }");
+      return { ...column(sc, r.result, devices), usage: r.usage };
+    }),
   };
 }
 

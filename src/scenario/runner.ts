@@ -125,8 +125,8 @@ export interface NodeUsage {
 
 export interface RunOutput {
   result: ResultJson;
-  /** pages in use per node after boot and after each step */
-  usage: NodeUsage;
+  /** pages in use per node after boot and after each step, when the run was asked for them */
+  usage?: NodeUsage;
   /** allocation decisions, when run with explain */
   decisions: Array<AllocEvent | ReclaimEvent>;
   /** the final state, for reports */
@@ -138,6 +138,8 @@ export interface RunOptions {
   /** run under this design instead of the scenario's */
   design?: string;
   explain?: boolean;
+  /** record the pages in use per node after boot and after every step (`RunOutput.usage`) */
+  usage?: boolean;
   /** substitute representations (the tests' page-by-page reference model) */
   pageTable?: KernelOptions["pageTable"];
   allocator?: KernelOptions["allocator"];
@@ -206,7 +208,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunOutput {
       const m = k.nodeMeminfo(n);
       return m.total - m.free;
     });
-  const usage: NodeUsage = { nodes: usageNodes, pages: [used()] };
+  const usage: NodeUsage | undefined = opts.usage ? { nodes: usageNodes, pages: [used()] } : undefined;
   for (const step of sc.steps) {
     k.step = step.index;
     // a child whose fork did not happen (its parent was dead by then) never exists
@@ -231,7 +233,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunOutput {
     if (!recordExpectation(step, r)) ok = false;
     steps.push(r);
     admin?.afterStep(step.index);
-    usage.pages.push(used());
+    usage?.pages.push(used());
   }
   const result: ResultJson = {
     format: "cdmsim-result/1",
@@ -250,7 +252,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunOutput {
   const decisions = k.events.filter(
     (e): e is AllocEvent | ReclaimEvent => e.kind === "alloc" || e.kind === "reclaim",
   );
-  return { result, usage, decisions, kernel: k, scenario: sc };
+  return { result, ...(usage ? { usage } : {}), decisions, kernel: k, scenario: sc };
 }
 
 function finalFiles(k: Kernel): Record<string, FileResult> {

@@ -30,7 +30,11 @@ steps:
 
 function page(text: string, designs = ["mainline", "cdm-v3"]) {
   const sc = parseScenario(text);
-  const runs = designs.map((d) => runScenario(sc, { design: d }));
+  // runs record the per-step counts only when asked, as compare asks
+  const runs = designs.map((d) => {
+    const r = runScenario(sc, { design: d, usage: true });
+    return { ...r, usage: r.usage! };
+  });
   const c = compareRuns(sc, runs);
   return { sc, runs, c, html: renderCompareHtml(sc, c) };
 }
@@ -91,6 +95,10 @@ describe("compare --html: charts", () => {
     expect(html).toMatch(/<polyline class="series device" data-node="2"/);
     expect(html).toMatch(/<polyline class="series" data-node="0"/);
     expect(html).toContain("after step 2 (t): touch buf (whole mapping) (write)");
+  });
+
+  it("a run records the counts only when asked", () => {
+    expect(runScenario(parseScenario(HOSTILE)).usage).toBeUndefined();
   });
 
   it("the counts are the nodes' pages in use, step by step", () => {
