@@ -48,7 +48,6 @@ function act(
 function start(k: Kernel, opts: AdminOptions): AdminRun {
   const devices = Nodemask.from(deviceNodeIds(k.topo.spec));
   const ram = k.nMemory.andNot(devices);
-  let listed = k.nMemory;
   const mkdir = (path: string) => act(k, -1, `mkdir ${path.slice(1)}`, () => cgroupCreate(k, path));
   const setMems = (step: number, path: string, mems: Nodemask, hotAdd?: AdminEvent["hotAdd"]) =>
     act(
@@ -61,7 +60,9 @@ function start(k: Kernel, opts: AdminOptions): AdminRun {
   mkdir(SYSTEM);
   setMems(-1, SYSTEM, ram);
   mkdir(DEVICE);
-  setMems(-1, DEVICE, listed);
+  setMems(-1, DEVICE, k.nMemory);
+  // what the device cpuset lists (mkdir of a child of the root fails only when it exists)
+  const listed = () => k.cgroups.get(DEVICE)!.mems;
   for (const t of [...k.tasks.values()]) {
     if (!t.alive || !t.cpuset.isRoot) continue;
     const to = opts.aware.has(t.name) ? DEVICE : SYSTEM;
@@ -71,13 +72,13 @@ function start(k: Kernel, opts: AdminOptions): AdminRun {
   const pending = new Map<number, number>();
   return {
     afterStep(step: number) {
-      for (const n of k.nMemory.andNot(listed).and(devices).ids()) if (!pending.has(n)) pending.set(n, step);
+      for (const n of k.nMemory.andNot(listed()).and(devices).ids())
+        if (!pending.has(n)) pending.set(n, step);
       if (!pending.size) return;
       const since = Math.min(...pending.values());
       if (step < since + opts.hotplugDelay) return;
       const nodes = [...pending.keys()];
-      listed = listed.or(Nodemask.from(nodes));
-      setMems(step, DEVICE, listed, { nodes, onlineStep: since });
+      setMems(step, DEVICE, listed().or(Nodemask.from(nodes)), { nodes, onlineStep: since });
       pending.clear();
     },
   };
